@@ -1,0 +1,41 @@
+"""Decoder parameters, shared by the NumPy and CUDA decoders so both give the same people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DecodeParams:
+    """How maps become people. Defaults follow poseNet (keypoint 0.15) and trt_pose.
+
+    keypoint_threshold: a CMAP pixel must exceed this to be a candidate keypoint.
+    link_threshold: a candidate pair's mean PAF alignment must exceed this to be linked.
+    max_people: at most this many people are returned (highest scores first).
+    max_parts: at most this many candidates per keypoint type (highest first).
+    refine_window: odd size of the window whose weighted centroid refines a peak.
+    link_samples: points sampled along a candidate link for the PAF line integral.
+    min_keypoints: people with fewer keypoints are dropped (1 keeps lone keypoints).
+    """
+
+    keypoint_threshold: float = 0.15
+    link_threshold: float = 0.1
+    max_people: int = 100
+    max_parts: int = 100
+    refine_window: int = 5
+    link_samples: int = 7
+    min_keypoints: int = 1
+
+    def __post_init__(self) -> None:
+        checks = (
+            (0.0 <= self.keypoint_threshold <= 1.0, "keypoint_threshold must be in [0, 1]"),
+            (-1.0 <= self.link_threshold <= 1.0, "link_threshold must be in [-1, 1]"),
+            (1 <= self.max_people <= 1000, "max_people must be in [1, 1000]"),
+            (1 <= self.max_parts <= 1000, "max_parts must be in [1, 1000]"),
+            (self.refine_window >= 1 and self.refine_window % 2 == 1, "refine_window must be an odd number >= 1"),
+            (2 <= self.link_samples <= 64, "link_samples must be in [2, 64]"),
+            (self.min_keypoints >= 1, "min_keypoints must be >= 1"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)

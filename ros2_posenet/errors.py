@@ -1,0 +1,17 @@
+"""Errors users see: each carries one line that says what is wrong and what to do."""
+
+
+class PoseNetError(Exception):
+    """Base of every error ros2_posenet reports to a user as a single line."""
+
+
+class ModelError(PoseNetError):
+    """A network's files are missing, unreadable, corrupt or do not match the registry."""
+
+
+class BackendUnavailableError(PoseNetError):
+    """An inference runtime or GPU library is not installed; the message says what to install."""
+
+
+class InputError(PoseNetError):
+    """An input (image, video, camera, glob, folder) cannot be read."""

