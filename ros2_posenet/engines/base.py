@@ -1,0 +1,39 @@
+"""The interface every inference backend implements, whatever runtime is behind it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ros2_posenet.errors import ModelError
+from ros2_posenet.topology import Topology
+
+
+class Engine(ABC):
+    """Runs one network: NCHW float32 input in, CMAP ``[K, h, w]`` and PAF ``[2L, h, w]`` out.
+
+    Outputs are host float32 arrays in the fixed layout (link k = PAF channels 2k, 2k+1);
+    GPU engines may offer a device-side path in addition, for the GPU decoder.
+    """
+
+    #: Name shown to users and in logs, e.g. "onnxruntime-cpu".
+    name: str = "engine"
+
+    @abstractmethod
+    def infer(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the network on ``tensor`` ``[1, 3, H, W]`` float32; return (cmap, paf)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most engines hold nothing to free
+        """Free runtime resources early (also done when the engine is garbage collected)."""
+
+
+def check_output_channels(cmap: np.ndarray, paf: np.ndarray, topology: Topology, model: str) -> None:
+    """A model whose outputs do not match its topology is a user error worth one clear line."""
+    if cmap.ndim != 3 or paf.ndim != 3 or cmap.shape[1:] != paf.shape[1:]:
+        raise ModelError(f"{model}: cmap {cmap.shape} and paf {paf.shape} are not [K,h,w] and [2L,h,w] maps")
+    if cmap.shape[0] != topology.num_keypoints or paf.shape[0] != 2 * topology.num_links:
+        raise ModelError(
+            f"{model}: outputs have {cmap.shape[0]} keypoint and {paf.shape[0]} PAF channels, topology "
+            f"{topology.name!r} needs {topology.num_keypoints} and {2 * topology.num_links}"
+        )
