@@ -1,0 +1,145 @@
+"""Greedy link assignment and person assembly (steps 5 and 6 of docs/decoding.md).
+
+Both decoders find candidates and PAF score tables their own way (NumPy or CUDA) and hand
+them here, so the rules that turn them into people exist once and give the same people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ros2_posenet.decode.params import DecodeParams
+from ros2_posenet.pose import Keypoint, Pose
+from ros2_posenet.topology import Topology
+
+Connection = tuple[int, int, float]
+"""A chosen candidate pair of one link: (candidate id of keypoint a, of keypoint b, PAF score)."""
+
+
+def assign_links(score_tables: Sequence[np.ndarray], params: DecodeParams) -> list[list[Connection]]:
+    """Per link, greedily pair candidates by descending PAF score, each candidate at most once.
+
+    ``score_tables[l]`` is the (N_a, N_b) table of link ``l``; scores are compared in float64
+    whatever the table's type, so both decoders apply the threshold alike.
+    """
+    connections = []
+    for table in score_tables:
+        table = np.asarray(table, dtype=np.float64)
+        rows, cols = np.nonzero(table > params.link_threshold)
+        scores = table[rows, cols]
+        order = np.lexsort((cols, rows, -scores))
+        limit = min(table.shape)
+        taken_a: set[int] = set()
+        taken_b: set[int] = set()
+        chosen: list[Connection] = []
+        for i, j, score in zip(rows[order].tolist(), cols[order].tolist(), scores[order].tolist(), strict=True):
+            if i in taken_a or j in taken_b:
+                continue
+            taken_a.add(i)
+            taken_b.add(j)
+            chosen.append((i, j, score))
+            if len(chosen) == limit:
+                break
+        connections.append(chosen)
+    return connections
+
+
+class _Person:
+    """A person under assembly: candidate id per keypoint slot (-1 = empty) and its links."""
+
+    def __init__(self, num_keypoints: int) -> None:
+        self.slots = [-1] * num_keypoints
+        self.links: dict[int, float] = {}
+
+    def overlaps(self, other: _Person) -> bool:
+        return any(a >= 0 and b >= 0 for a, b in zip(self.slots, other.slots, strict=True))
+
+
+def assemble_people(
+    candidates: Sequence[np.ndarray],
+    connections: Sequence[Sequence[Connection]],
+    topology: Topology,
+    params: DecodeParams,
+) -> list[Pose]:
+    """Grow people from the connections, link by link in topology order; see docs/decoding.md.
+
+    ``candidates[k]`` is the (N_k, 3) array of keypoint ``k``'s candidates: rows of refined
+    ``[y, x, score]`` in map pixels, indexed by candidate id.
+    """
+    if len(candidates) != topology.num_keypoints or len(connections) != topology.num_links:
+        raise ValueError(
+            f"assembly needs {topology.num_keypoints} candidate lists and {topology.num_links} connection lists, "
+            f"got {len(candidates)} and {len(connections)}"
+        )
+    rows = [np.asarray(c, dtype=np.float64).reshape(-1, 3).tolist() for c in candidates]
+    people: list[_Person | None] = []
+    owner: dict[tuple[int, int], int] = {}
+
+    def give(person: int, keypoint: int, candidate: int) -> None:
+        people[person].slots[keypoint] = candidate
+        owner[(keypoint, candidate)] = person
+
+    for link, ((a, b), chosen) in enumerate(zip(topology.links, connections, strict=True)):
+        for i, j, score in chosen:
+            holder_a, holder_b = owner.get((a, i)), owner.get((b, j))
+            if holder_a is None and holder_b is None:
+                people.append(_Person(topology.num_keypoints))
+                give(len(people) - 1, a, i)
+                give(len(people) - 1, b, j)
+                people[-1].links[link] = score
+            elif holder_b is None:
+                if people[holder_a].slots[b] < 0:
+                    give(holder_a, b, j)
+                    people[holder_a].links[link] = score
+            elif holder_a is None:
+                if people[holder_b].slots[a] < 0:
+                    give(holder_b, a, i)
+                    people[holder_b].links[link] = score
+            elif holder_a == holder_b:
+                people[holder_a].links[link] = score
+            elif not people[holder_a].overlaps(people[holder_b]):
+                absorbed = people[holder_b]
+                people[holder_b] = None
+                for keypoint, candidate in enumerate(absorbed.slots):
+                    if candidate >= 0:
+                        give(holder_a, keypoint, candidate)
+                people[holder_a].links.update(absorbed.links)
+                people[holder_a].links[link] = score
+
+    for keypoint, keypoint_rows in enumerate(rows):
+        for candidate in range(len(keypoint_rows)):
+            if (keypoint, candidate) not in owner:
+                people.append(_Person(topology.num_keypoints))
+                give(len(people) - 1, keypoint, candidate)
+
+    return _finish([p for p in people if p is not None], rows, topology, params)
+
+
+def _finish(
+    people: list[_Person], rows: list[list[list[float]]], topology: Topology, params: DecodeParams
+) -> list[Pose]:
+    """Score, filter, order, cap and number the people; build the shared Pose results."""
+    built = []
+    for person in people:
+        keypoints = tuple(
+            Keypoint(id=k, name=topology.keypoints[k], x=rows[k][c][1], y=rows[k][c][0], score=rows[k][c][2])
+            for k, c in enumerate(person.slots)
+            if c >= 0
+        )
+        if len(keypoints) < params.min_keypoints:
+            continue
+        link_scores = [person.links[link] for link in sorted(person.links)]
+        score = sum(k.score for k in keypoints) / len(keypoints)
+        if link_scores:
+            score += sum(link_scores) / len(link_scores)
+        if score < params.min_pose_score:
+            continue
+        links = tuple(topology.links[link] for link in sorted(person.links))
+        built.append((score, min(k.x for k in keypoints), keypoints, links))
+    built.sort(key=lambda entry: (-entry[0], entry[1]))
+    return [
+        Pose(id=number, keypoints=keypoints, links=links, score=score)
+        for number, (score, _, keypoints, links) in enumerate(built[: params.max_people])
+    ]

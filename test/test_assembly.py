@@ -1,0 +1,100 @@
+"""Greedy assignment and person assembly, shared by both decoders (steps 5-6 of docs/decoding.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ros2_posenet.decode.assembly import assemble_people, assign_links
+from ros2_posenet.decode.params import DecodeParams
+from ros2_posenet.topology import Topology
+
+TRIANGLE = Topology("triangle", ("a", "b", "c"), ((0, 1), (1, 2), (0, 2)))
+CHAIN = Topology("chain", ("a", "b", "c", "d"), ((0, 1), (2, 3), (1, 2)))  # the middle link comes last
+PARAMS = DecodeParams()
+
+
+def candidates(*counts: int, score: float = 0.5) -> list[np.ndarray]:
+    """``counts[k]`` candidates of keypoint k; candidate c of keypoint k sits at x = 10k + c, y = 100 + k."""
+    return [np.array([[100.0 + k, 10.0 * k + c, score] for c in range(n)]).reshape(-1, 3) for k, n in enumerate(counts)]
+
+
+def people(poses: list) -> list[tuple[dict[str, float], tuple]]:
+    """Each pose as ({keypoint name: x}, links): x identifies the candidate."""
+    return [({k.name: k.x for k in pose.keypoints}, pose.links) for pose in poses]
+
+
+def test_assign_links_is_greedy_by_descending_score() -> None:
+    (chosen,) = assign_links([np.array([[0.9, 0.8], [0.85, 0.2]])], PARAMS)
+    assert chosen == [(0, 0, 0.9), (1, 1, 0.2)]  # greedy, though 0.8 + 0.85 would pair more
+
+
+def test_assign_links_threshold_is_strict_and_ties_go_to_smaller_ids() -> None:
+    tables = [np.array([[0.5, 0.5], [0.5, 0.1]]), np.array([[0.1, 0.5], [0.5, 0.5]])]
+    tables += [np.zeros((0, 3)), np.array([[0.3, 0.4]], np.float32)]
+    tied, listed, empty, single = assign_links(tables, PARAMS)
+    assert tied == [(0, 0, 0.5)]  # (0, 1) and (1, 0) lose the tie, (1, 1) is not above 0.1
+    assert listed == [(0, 1, 0.5), (1, 0, 0.5)]  # equal scores: smaller i first
+    assert empty == []
+    assert single == [(0, 1, pytest.approx(0.4))]
+
+
+def test_two_fragments_merge_when_a_later_link_joins_them() -> None:
+    connections = [[(0, 0, 0.9)], [(0, 0, 0.8)], [(0, 0, 0.7)]]
+    (pose,) = assemble_people(candidates(1, 1, 1, 1), connections, CHAIN, PARAMS)
+    assert people([pose]) == [({"a": 0, "b": 10, "c": 20, "d": 30}, ((0, 1), (2, 3), (1, 2)))]
+    assert pose.score == pytest.approx(0.5 + 0.8)
+    assert (pose.keypoints[2].y, pose.keypoints[2].score) == (102.0, 0.5)
+
+
+def test_fragments_that_share_a_keypoint_type_do_not_merge() -> None:
+    connections = [[(0, 0, 0.9)], [(1, 0, 0.8)], [(0, 0, 0.7)]]  # a0-b0, b1-c0, then a0-c0
+    poses = assemble_people(candidates(1, 2, 1), connections, TRIANGLE, PARAMS)
+    assert people(poses) == [({"a": 0, "b": 10}, ((0, 1),)), ({"b": 11, "c": 20}, ((1, 2),))]
+
+
+@pytest.mark.parametrize(
+    ("counts", "last", "lone"),
+    [
+        ((1, 1, 2), (0, 1, 0.7), {"c": 21}),  # a0 is held, c1 is free but the slot c is taken
+        ((2, 1, 1), (1, 0, 0.7), {"a": 1}),  # c0 is held, a1 is free but the slot a is taken
+    ],
+)
+def test_a_connection_to_a_filled_slot_is_ignored(counts: tuple, last: tuple, lone: dict) -> None:
+    connections = [[(0, 0, 0.9)], [(0, 0, 0.8)], [last]]
+    poses = assemble_people(candidates(*counts), connections, TRIANGLE, PARAMS)
+    assert people(poses) == [({"a": 0, "b": 10, "c": 20}, ((0, 1), (1, 2))), (lone, ())]
+
+
+def test_a_link_inside_one_person_is_recorded() -> None:
+    connections = [[(0, 0, 0.9)], [(0, 0, 0.6)], [(0, 0, 0.3)]]
+    (pose,) = assemble_people(candidates(1, 1, 1), connections, TRIANGLE, PARAMS)
+    assert pose.links == TRIANGLE.links and pose.score == pytest.approx(0.5 + 0.6)
+
+
+def test_lone_candidates_are_people_unless_min_keypoints_drops_them() -> None:
+    connections = [[(0, 0, 0.9)], [], []]
+    found = assemble_people(candidates(1, 2, 1), connections, TRIANGLE, PARAMS)
+    assert people(found) == [({"a": 0, "b": 10}, ((0, 1),)), ({"b": 11}, ()), ({"c": 20}, ())]
+    kept = assemble_people(candidates(1, 2, 1), connections, TRIANGLE, DecodeParams(min_keypoints=2))
+    assert people(kept) == people(found)[:1]
+
+
+def test_people_are_ordered_by_score_then_leftmost_x_capped_and_numbered() -> None:
+    parts = candidates(3, 0, 1)
+    parts[0][:, 1] = [30.0, 10.0, 20.0]  # three equal-score "a" candidates, out of x order
+    parts[2][0, 2] = 0.7  # the best
+    poses = assemble_people(parts, [[], [], []], TRIANGLE, PARAMS)
+    assert [(p.id, p.keypoints[0].x, p.score) for p in poses] == [
+        (0, 20.0, 0.7),
+        (1, 10.0, 0.5),
+        (2, 20.0, 0.5),
+        (3, 30.0, 0.5),
+    ]
+    capped = assemble_people(parts, [[], [], []], TRIANGLE, DecodeParams(max_people=2))
+    assert [p.to_dict() for p in capped] == [p.to_dict() for p in poses[:2]]
+
+
+def test_inputs_that_do_not_fit_the_topology_are_refused() -> None:
+    with pytest.raises(ValueError, match="assembly needs 3 candidate lists and 3 connection lists, got 3 and 2"):
+        assemble_people(candidates(1, 1, 1), [[], []], TRIANGLE, PARAMS)

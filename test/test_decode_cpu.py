@@ -1,0 +1,218 @@
+"""The NumPy decoder against maps rendered from known people (docs/decoding.md is the contract)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from decode_helpers import BODY, HAND, assert_recovered
+
+from ros2_posenet.decode.cpu import decode_cpu, find_peaks, link_scores, refine_peaks
+from ros2_posenet.decode.params import DecodeParams
+from ros2_posenet.pose import Pose
+from ros2_posenet.synthetic import random_people, render_maps
+from ros2_posenet.topology import Topology
+
+NECK, NOSE, LEFT_WRIST = BODY.keypoint_id("neck"), BODY.keypoint_id("nose"), BODY.keypoint_id("left_wrist")
+NECK_TO_NOSE = BODY.links.index((NECK, NOSE))
+
+
+def decode_people(people: np.ndarray, topology: Topology, height: int, width: int, **kwargs) -> list[Pose]:
+    amplitudes = kwargs.pop("amplitudes", None)
+    cmap, paf = render_maps(people, topology, height, width, amplitudes=amplitudes)
+    return decode_cpu(cmap, paf, topology, DecodeParams(**kwargs))
+
+
+def one_person(topology: Topology, height: float, seed: int = 0) -> np.ndarray:
+    """A (K, 2) plausible person ``height`` pixels tall whose box starts at (2, 2)."""
+    person = random_people(1, topology, 200, 200, seed=seed)[0]
+    return (person - person.min(axis=0)) * (height / np.ptp(person[:, 1])) + 2.0
+
+
+def blank_maps(topology: Topology, height: int = 56, width: int = 56) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        np.zeros((topology.num_keypoints, height, width), np.float32),
+        np.zeros((2 * topology.num_links, height, width), np.float32),
+    )
+
+
+def names(pose: Pose) -> set[str]:
+    return {keypoint.name for keypoint in pose.keypoints}
+
+
+@pytest.mark.parametrize("topology", [BODY, HAND], ids=["body", "hand"])
+@pytest.mark.parametrize(
+    ("count", "height", "width"),
+    [(1, 56, 56), (2, 56, 56), (5, 56, 56), (10, 60, 80), (20, 120, 120), (50, 200, 200)],
+)
+def test_every_person_and_keypoint_is_recovered(topology: Topology, count: int, height: int, width: int) -> None:
+    truth = random_people(count, topology, height, width, seed=count)
+    poses = decode_people(truth, topology, height, width)
+    assert_recovered(poses, truth, topology)
+    assert [pose.id for pose in poses] == list(range(count))
+    scores = [pose.score for pose in poses]
+    assert scores == sorted(scores, reverse=True)
+    assert all(1.5 < score <= 2.0 for score in scores)  # mean peak value ~1 + mean link score > 0.5
+
+
+def test_empty_and_faint_maps_give_no_people() -> None:
+    cmap, paf = blank_maps(BODY)
+    assert decode_cpu(cmap, paf, BODY) == []
+    faint = np.full_like(cmap, 0.1)  # every pixel a (flat) local maximum, none above 0.15
+    assert decode_cpu(faint, paf, BODY) == []
+
+
+def test_a_lone_keypoint_is_a_person_only_when_min_keypoints_allows() -> None:
+    cmap, paf = blank_maps(BODY)
+    ys, xs = np.mgrid[0:56, 0:56]
+    cmap[LEFT_WRIST] = 0.8 * np.exp(-((xs - 20) ** 2 + (ys - 10) ** 2) / 2)
+    (pose,) = decode_cpu(cmap, paf, BODY, DecodeParams(min_keypoints=1))
+    (keypoint,) = pose.keypoints
+    assert (keypoint.id, keypoint.name) == (LEFT_WRIST, "left_wrist")
+    assert (keypoint.x, keypoint.y) == pytest.approx((20.0, 10.0), abs=1e-9)  # symmetric window: exact centroid
+    assert keypoint.score == pytest.approx(0.8) and pose.score == keypoint.score and pose.links == ()
+    assert decode_cpu(cmap, paf, BODY, DecodeParams(min_keypoints=2)) == []
+
+
+def test_partially_visible_people_keep_exactly_their_visible_parts() -> None:
+    truth = random_people(3, BODY, 60, 80, seed=7)
+    hidden = [
+        ["left_elbow", "left_wrist"],
+        ["left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"],
+        ["nose", "left_eye", "right_eye", "left_ear", "right_ear"],
+    ]
+    for person, parts in zip(truth, hidden, strict=True):
+        person[[BODY.keypoint_id(name) for name in parts]] = np.nan
+    poses = decode_people(truth, BODY, 60, 80)
+    assert_recovered(poses, truth, BODY)  # checks each pose's keypoints and links against what is visible
+    assert sorted(len(pose.keypoints) for pose in poses) == [12, 13, 16]
+
+
+def test_without_a_neck_upper_and_lower_body_are_two_people() -> None:
+    person = one_person(BODY, 50)
+    person[NECK] = np.nan  # only the neck joins shoulders to hips
+    poses = decode_people(person[None], BODY, 56, 56)
+    lower = {"left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"}
+    assert sorted(map(names, poses), key=len) == [lower, set(BODY.keypoints) - lower - {"neck"}]
+
+
+@pytest.mark.parametrize("topology", [BODY, HAND], ids=["body", "hand"])
+def test_keypoints_on_the_border_rows_and_columns(topology: Topology) -> None:
+    person = random_people(1, topology, 56, 56, seed=3)[0]
+    person = (person - person.min(axis=0)) / np.ptp(person, axis=0) * 55  # box exactly [0, 55] x [0, 55]
+    (pose,) = decode_people(person[None], topology, 56, 56)
+    assert_recovered([pose], person[None], topology)
+    assert pose.box == pytest.approx((0, 0, 55, 55), abs=0.6)  # clipped refinement windows pull inward
+
+
+@pytest.mark.parametrize("shift", [(4.0, 0.0), (6.0, 0.0), (5.0, 3.0), (0.0, 8.0), (6.0, 10.0)])
+def test_two_people_close_together_are_neither_merged_nor_swapped(shift: tuple[float, float]) -> None:
+    first = one_person(BODY, 36, seed=5)  # 16 px wide: the shifted copies overlap
+    truth = np.stack([first, first + shift])
+    poses = decode_people(truth, BODY, 56, 56)
+    assert_recovered(poses, truth, BODY)
+
+
+def test_keypoint_threshold_is_strict_and_compared_in_float32() -> None:
+    for value, found in ((0.149, 0), (0.151, 1), (np.float32(0.15), 0)):
+        cmap, paf = blank_maps(BODY)
+        cmap[NOSE, 30, 30] = value
+        assert len(decode_cpu(cmap, paf, BODY)) == found, value
+
+
+@pytest.mark.parametrize(("strength", "linked"), [(0.095, False), (0.105, True)])
+def test_link_threshold_decides_whether_two_keypoints_join(strength: float, linked: bool) -> None:
+    cmap, paf = blank_maps(BODY)
+    cmap[NECK, 30, 20] = 0.9
+    cmap[NOSE, 10, 20] = 0.7
+    paf[2 * NECK_TO_NOSE + 1] = -strength  # the whole field points from neck (row 30) to nose (row 10)
+    poses = decode_cpu(cmap, paf, BODY)
+    if linked:
+        (pose,) = poses
+        assert names(pose) == {"neck", "nose"} and pose.links == ((NECK, NOSE),)
+        assert pose.score == pytest.approx(0.8 + strength)
+    else:
+        assert [(names(p), p.score) for p in poses] == [({"neck"}, pytest.approx(0.9)), ({"nose"}, pytest.approx(0.7))]
+
+
+def five_ranked_people() -> tuple[np.ndarray, list[float]]:
+    """Five copies of one person at whole-pixel positions: peaks equal their amplitude exactly and
+    link scores are identical, so pose scores rank as the amplitudes do."""
+    person = np.round(one_person(BODY, 24, seed=2))
+    truth = np.stack([person + (16 * i, 30 * (i % 2)) for i in range(5)])
+    return truth, [0.5, 0.9, 0.7, 0.6, 0.8]
+
+
+def test_max_people_keeps_the_best_scored() -> None:
+    truth, amplitudes = five_ranked_people()
+    poses = decode_people(truth, BODY, 60, 80, amplitudes=amplitudes)
+    assert assert_recovered(poses, truth, BODY) == [1, 4, 2, 3, 0]
+    capped = decode_people(truth, BODY, 60, 80, amplitudes=amplitudes, max_people=3)
+    assert [p.to_dict() for p in capped] == [p.to_dict() for p in poses[:3]]
+
+
+def test_max_parts_keeps_the_strongest_candidates_of_each_keypoint() -> None:
+    truth, amplitudes = five_ranked_people()
+    poses = decode_people(truth, BODY, 60, 80, amplitudes=amplitudes, max_parts=3)
+    assert assert_recovered(poses, truth[[1, 4, 2]], BODY) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("cmap_shape", "paf_shape", "message"),
+    [
+        ((17, 56, 56), (42, 56, 56), "cmap must be [18, H, W]"),
+        ((1, 18, 56, 56), (42, 56, 56), "cmap must be [18, H, W]"),
+        ((18, 0, 56), (42, 0, 56), "cmap must be [18, H, W]"),
+        ((18, 56, 56), (40, 56, 56), "paf must be [42, 56, 56]"),
+        ((18, 56, 56), (42, 28, 56), "paf must be [42, 56, 56]"),
+    ],
+)
+def test_maps_that_do_not_fit_the_topology_are_refused(cmap_shape: tuple, paf_shape: tuple, message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        decode_cpu(np.zeros(cmap_shape, np.float32), np.zeros(paf_shape, np.float32), BODY)
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+# The steps the CUDA decoder mirrors, one by one.
+
+
+def test_find_peaks_sorts_by_value_then_raster_order_and_caps() -> None:
+    cmap = np.zeros((2, 10, 10), np.float32)
+    cmap[0, 5, 5] = cmap[0, 2, 7] = 0.5  # equal values: raster order (2, 7) before (5, 5)
+    cmap[0, 8, 1] = 0.9
+    cmap[0, 8, 2] = 0.4  # beside a higher neighbour: not a peak
+    cmap[1, 0, 0] = cmap[1, 0, 1] = 0.3  # a flat top: both are maxima (>= neighbours)
+    peaks = find_peaks(cmap, DecodeParams())
+    assert peaks[0].dtype == np.float32
+    assert peaks[0].tolist() == [[8, 1, pytest.approx(0.9)], [2, 7, 0.5], [5, 5, 0.5]]
+    assert peaks[1].tolist() == [[0, 0, pytest.approx(0.3)], [0, 1, pytest.approx(0.3)]]
+    assert [len(p) for p in find_peaks(cmap, DecodeParams(max_parts=1))] == [1, 1]
+
+
+def test_refine_peaks_uses_the_window_clipped_to_the_map() -> None:
+    cmap = np.zeros((1, 10, 10), np.float32)
+    cmap[0, 0, 0], cmap[0, 0, 1], cmap[0, 1, 0], cmap[0, 3, 2] = 1.0, 0.5, 0.5, 0.25
+    cmap[0, 1, 1] = -2.0  # negative values weigh nothing
+    params = DecodeParams()
+    (refined,) = refine_peaks(cmap, find_peaks(cmap, params), params)
+    assert refined[0].tolist() == pytest.approx([0.25, 0.25, 1.0])  # (1*0 + 0.5*1 + 0.5*0) / 2 each way
+    # rows 1..5 and columns 0..4 around (3, 2): the 0.5 at (1, 0) and the peak itself
+    assert refined[1].tolist() == pytest.approx([(0.5 * 1 + 0.25 * 3) / 0.75, (0.5 * 0 + 0.25 * 2) / 0.75, 0.25])
+    (unrefined,) = refine_peaks(cmap, find_peaks(cmap, params), DecodeParams(refine_window=1))
+    assert unrefined[:, :2].tolist() == [[0, 0], [3, 2]]
+
+
+def test_link_scores_integrate_the_field_along_each_pair() -> None:
+    topology = Topology("pair", ("a", "b"), ((0, 1),))
+    paf = np.zeros((2, 20, 20), np.float32)
+    paf[0] = 0.6  # x component only
+    paf[1, :, 10:] = 0.8  # y component on the right half
+    a = np.array([[5.0, 5.0, 1.0], [15.0, 15.0, 1.0]])  # rows of [y, x, score]
+    b = np.array([[5.0, 15.0, 1.0], [5.0, 5.0, 1.0], [25.0, 15.0, 1.0]])
+    (table,) = link_scores(paf, [a, b], topology, DecodeParams())
+    assert table.shape == (2, 3)
+    assert table[0, 0] == pytest.approx(0.6)  # along +x through a uniform field
+    assert table[0, 1] == 0.0  # coincident candidates
+    assert table[1, 0] == pytest.approx(-0.8)  # straight up, against the right half's +y
+    assert table[1, 2] == pytest.approx(0.8)  # straight down and past the map: samples clamped to row 19
+    # down-right: x everywhere, y only for the 4 of 7 samples at columns >= 10
+    assert table[0, 2] == pytest.approx((0.6 * 10 + 0.8 * 4 / 7 * 20) / np.hypot(10, 20))
