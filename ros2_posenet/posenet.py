@@ -66,6 +66,7 @@ class PoseNet:
             keypoint_threshold=spec.keypoint_threshold,
             link_threshold=spec.link_threshold,
             min_keypoints=spec.min_keypoints,
+            min_pose_score=spec.min_pose_score,
         )
         self.timings = StageTimer()
 

@@ -16,6 +16,7 @@ class DecodeParams:
     refine_window: odd size of the window whose weighted centroid refines a peak.
     link_samples: points sampled along a candidate link for the PAF line integral.
     min_keypoints: people with fewer keypoints are dropped (1 keeps lone keypoints).
+    min_pose_score: people whose score (mean keypoint score + mean link score) is lower are dropped.
     """
 
     keypoint_threshold: float = 0.15
@@ -25,6 +26,7 @@ class DecodeParams:
     refine_window: int = 5
     link_samples: int = 7
     min_keypoints: int = 1
+    min_pose_score: float = 0.0
 
     def __post_init__(self) -> None:
         checks = (
@@ -35,6 +37,7 @@ class DecodeParams:
             (self.refine_window >= 1 and self.refine_window % 2 == 1, "refine_window must be an odd number >= 1"),
             (2 <= self.link_samples <= 64, "link_samples must be in [2, 64]"),
             (self.min_keypoints >= 1, "min_keypoints must be >= 1"),
+            (0.0 <= self.min_pose_score <= 2.0, "min_pose_score must be in [0, 2]"),
         )
         for ok, message in checks:
             if not ok:
