@@ -1,0 +1,71 @@
+"""Drawing detected people on an image: boxes, links and keypoints (OpenCV only, no ROS)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import cv2
+import numpy as np
+
+from ros2_posenet.pose import Pose
+from ros2_posenet.topology import Color, Topology, default_colors
+
+OVERLAY_FLAGS = ("box", "links", "keypoints")
+DEFAULT_OVERLAY = "links,keypoints"
+
+# Boxes are coloured per person (keypoints and links are coloured per body part), so that
+# neighbouring people stay apart; a dozen hues cycle through any number of people.
+_BOX_COLORS = default_colors(12)
+
+
+def parse_overlay_flags(text: str) -> frozenset[str]:
+    """``"box,links"`` -> ``{"box", "links"}``; ``"none"`` -> empty set. ValueError says what is allowed."""
+    names = [name.strip().lower() for name in text.split(",")]
+    allowed = ", ".join(OVERLAY_FLAGS)
+    for name in names:
+        if name not in OVERLAY_FLAGS and name != "none":
+            shown = repr(name) if name else "an empty name"
+            raise ValueError(f"overlay flags {text!r}: {shown} is not one of {allowed} or none")
+    if "none" in names and len(set(names)) > 1:
+        raise ValueError(f"overlay flags {text!r}: 'none' cannot be combined with other flags")
+    return frozenset(names) - {"none"}
+
+
+def draw_overlay(
+    image_bgr: np.ndarray, poses: Iterable[Pose], topology: Topology, flags: Iterable[str] = ("links", "keypoints")
+) -> np.ndarray:
+    """A copy of ``image_bgr`` with the poses drawn on it; the input image is left untouched.
+
+    Topology colours are RGB (poseNet's ``colors.txt``); they are flipped to BGR here. A link
+    takes the colour of its first keypoint. Line width and circle radius follow the image size
+    so that overlays look alike on a 320x240 thumbnail and a 4K frame.
+    """
+    canvas = image_bgr.copy() if image_bgr.ndim == 3 else cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
+    flags = frozenset(flags)
+    thickness, radius = _stroke_sizes(canvas.shape[0], canvas.shape[1])
+    colors = [_bgr(color) for color in topology.colors]
+    for pose in poses:
+        if "box" in flags and pose.keypoints:
+            left, top, right, bottom = (int(round(v)) for v in pose.box)
+            box_color = _bgr(_BOX_COLORS[pose.id % len(_BOX_COLORS)])
+            cv2.rectangle(canvas, (left, top), (right, bottom), box_color, thickness, cv2.LINE_AA)
+        points = {k.id: (int(round(k.x)), int(round(k.y))) for k in pose.keypoints}
+        if "links" in flags:
+            for a, b in pose.links:
+                if a in points and b in points:
+                    cv2.line(canvas, points[a], points[b], colors[a], thickness, cv2.LINE_AA)
+        if "keypoints" in flags:
+            for keypoint_id, point in points.items():
+                cv2.circle(canvas, point, radius, colors[keypoint_id], -1, cv2.LINE_AA)
+    return canvas
+
+
+def _stroke_sizes(height: int, width: int) -> tuple[int, int]:
+    """(line thickness, keypoint radius): 2 px and 4 px at 640x480, proportional elsewhere."""
+    scale = max(height, width) / 640.0
+    return max(1, int(round(2 * scale))), max(2, int(round(4 * scale)))
+
+
+def _bgr(color: Sequence[int] | Color) -> tuple[int, int, int]:
+    red, green, blue = color
+    return int(blue), int(green), int(red)

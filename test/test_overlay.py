@@ -1,0 +1,110 @@
+"""Overlay flags and drawing: colours land where the keypoints, links and boxes are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
+from ros2_posenet.pose import Keypoint, Pose
+from ros2_posenet.topology import Topology
+
+# RGB colours in the topology; the overlay must draw them as BGR.
+RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+TOPOLOGY = Topology("test", ("a", "b", "c"), ((0, 1), (1, 2)), colors=(RED, GREEN, BLUE))
+
+
+def make_pose(scale: float = 1.0, pose_id: int = 0) -> Pose:
+    points = ((20, 20), (60, 20), (60, 60))
+    keypoints = tuple(Keypoint(i, TOPOLOGY.keypoints[i], x * scale, y * scale, 0.9) for i, (x, y) in enumerate(points))
+    return Pose(id=pose_id, keypoints=keypoints, links=TOPOLOGY.links, score=1.0)
+
+
+def grey(height: int = 480, width: int = 640) -> np.ndarray:
+    return np.full((height, width, 3), 128, np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("links,keypoints", {"links", "keypoints"}),
+        ("box", {"box"}),
+        (" Box , LINKS ", {"box", "links"}),
+        ("box,links,keypoints", {"box", "links", "keypoints"}),
+        ("none", set()),
+        ("keypoints,keypoints", {"keypoints"}),
+    ],
+)
+def test_parse_overlay_flags_accepts_any_mix(text: str, expected: set[str]) -> None:
+    assert parse_overlay_flags(text) == frozenset(expected)
+
+
+@pytest.mark.parametrize("text", ["boxes", "", "box,,links", "none,box", "skeleton"])
+def test_parse_overlay_flags_rejects_with_one_line(text: str) -> None:
+    with pytest.raises(ValueError) as error:
+        parse_overlay_flags(text)
+    message = str(error.value)
+    assert "\n" not in message and repr(text) in message
+
+
+def test_draw_returns_a_copy_and_leaves_input_alone() -> None:
+    image = grey()
+    before = image.copy()
+    out = draw_overlay(image, [make_pose()], TOPOLOGY, {"box", "links", "keypoints"})
+    assert out is not image and out.shape == image.shape and out.dtype == np.uint8
+    assert np.array_equal(image, before)
+    assert not np.array_equal(out, before)
+
+
+def test_no_flags_draws_nothing() -> None:
+    image = grey()
+    assert np.array_equal(draw_overlay(image, [make_pose()], TOPOLOGY, parse_overlay_flags("none")), image)
+
+
+def test_keypoints_take_their_colour_converted_to_bgr() -> None:
+    out = draw_overlay(grey(), [make_pose()], TOPOLOGY, {"keypoints"})
+    assert tuple(out[20, 20]) == (0, 0, 255)  # keypoint a, RGB red
+    assert tuple(out[20, 60]) == (0, 255, 0)  # keypoint b, green
+    assert tuple(out[60, 60]) == (255, 0, 0)  # keypoint c, RGB blue
+    assert tuple(out[20, 40]) == (128, 128, 128)  # no link drawn between a and b
+
+
+def test_links_take_the_colour_of_their_first_keypoint() -> None:
+    out = draw_overlay(grey(), [make_pose()], TOPOLOGY, {"links"})
+    assert tuple(out[20, 40]) == (0, 0, 255)  # a-b drawn in a's colour
+    assert tuple(out[40, 60]) == (0, 255, 0)  # b-c drawn in b's colour
+    assert tuple(out[40, 40]) == (128, 128, 128)  # a and c are not linked
+
+
+def test_link_to_a_missing_keypoint_is_skipped() -> None:
+    full = make_pose()
+    pose = Pose(id=0, keypoints=full.keypoints[:2], links=TOPOLOGY.links, score=1.0)
+    out = draw_overlay(grey(), [pose], TOPOLOGY, {"links"})
+    assert tuple(out[20, 40]) == (0, 0, 255)
+    assert tuple(out[40, 60]) == (128, 128, 128)
+
+
+def test_box_surrounds_each_pose_only_when_asked() -> None:
+    poses = [make_pose(pose_id=0), make_pose(scale=1.5, pose_id=1)]
+    boxed = draw_overlay(grey(), poses, TOPOLOGY, {"box"})
+    assert tuple(boxed[40, 20]) != (128, 128, 128)  # left edge of pose 0's box (x=20, y 20..60)
+    assert tuple(boxed[60, 25]) != (128, 128, 128)  # its bottom edge
+    assert tuple(boxed[90, 75]) != (128, 128, 128)  # pose 1's bottom edge (box 30..90)
+    assert tuple(boxed[60, 25]) != tuple(boxed[90, 75])  # each person has its own box colour
+    assert tuple(boxed[40, 40]) == (128, 128, 128)  # inside stays untouched
+    unboxed = draw_overlay(grey(), poses, TOPOLOGY, {"keypoints"})
+    assert tuple(unboxed[40, 20]) == (128, 128, 128)
+
+
+def test_sizes_scale_with_the_image() -> None:
+    small = draw_overlay(grey(480, 640), [make_pose()], TOPOLOGY, {"keypoints"})
+    large = draw_overlay(grey(1440, 1920), [make_pose(scale=3)], TOPOLOGY, {"keypoints"})
+    red_small = np.all(small == (0, 0, 255), axis=2).sum()
+    red_large = np.all(large == (0, 0, 255), axis=2).sum()
+    assert red_large > 5 * red_small  # about 9x the area for a 3x larger image
+
+
+def test_grey_single_channel_image_gets_a_colour_overlay() -> None:
+    out = draw_overlay(np.full((480, 640), 50, np.uint8), [make_pose()], TOPOLOGY, {"keypoints"})
+    assert out.shape == (480, 640, 3)
+    assert tuple(out[20, 20]) == (0, 0, 255)
