@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ros2_posenet.errors import ModelError
 from ros2_posenet.paths import cache_dir
-from ros2_posenet.topology import Topology, TopologyError
+from ros2_posenet.topology import Topology
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def resolve_network(name: str) -> ResolvedNetwork:
     if folder is None:
         folder = _download_archive(spec)
     colors = folder / spec.colors_file if spec.colors_file and (folder / spec.colors_file).is_file() else None
-    topology = _load_topology(folder / spec.topology_file, colors)
+    topology = Topology.from_trt_pose_json(folder / spec.topology_file, colors)
     return ResolvedNetwork(spec, folder / spec.model_file, topology)
 
 
@@ -192,14 +192,7 @@ def resolve_custom(model: str | Path, topology: str | Path, base: str = DEFAULT_
     if not model_path.is_file():
         raise ModelError(f"model file not found: {model_path}")
     spec = get_spec(base)
-    return ResolvedNetwork(spec, model_path, _load_topology(Path(topology), None))
-
-
-def _load_topology(path: Path, colors: Path | None) -> Topology:
-    try:
-        return Topology.from_trt_pose_json(path, colors)
-    except TopologyError as error:
-        raise ModelError(str(error)) from None
+    return ResolvedNetwork(spec, model_path, Topology.from_trt_pose_json(Path(topology), None))
 
 
 def _download_archive(spec: NetworkSpec) -> Path:

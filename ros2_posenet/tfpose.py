@@ -188,7 +188,7 @@ def _is_current(onnx_path: Path) -> bool:
 
 
 def model_dir(cache: Path | None = None) -> Path:
-    return (cache or cache_dir()) / "models" / NETWORK
+    return (cache or cache_dir()) / "networks" / NETWORK
 
 
 def ensure_mobilenet_thin_onnx(cache: Path | None = None) -> Path:

@@ -11,8 +11,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ros2_posenet.errors import ModelError
 
-class TopologyError(ValueError):
+
+class TopologyError(ModelError, ValueError):
     """A topology file that cannot be read or does not describe a skeleton."""
 
 
