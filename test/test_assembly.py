@@ -80,6 +80,15 @@ def test_lone_candidates_are_people_unless_min_keypoints_drops_them() -> None:
     assert people(kept) == people(found)[:1]
 
 
+def test_min_pose_score_drops_weak_people_by_keypoint_plus_link_score() -> None:
+    connections = [[(0, 0, 0.3)], [], []]
+    parts = candidates(1, 1, 1, score=0.25)  # linked a-b scores 0.25 + 0.3 = 0.55; lone c scores 0.25
+    assert people(assemble_people(parts, connections, TRIANGLE, DecodeParams(min_pose_score=0.5))) == [
+        ({"a": 0, "b": 10}, ((0, 1),))
+    ]
+    assert assemble_people(parts, connections, TRIANGLE, DecodeParams(min_pose_score=0.56)) == []
+
+
 def test_people_are_ordered_by_score_then_leftmost_x_capped_and_numbered() -> None:
     parts = candidates(3, 0, 1)
     parts[0][:, 1] = [30.0, 10.0, 20.0]  # three equal-score "a" candidates, out of x order
