@@ -1,0 +1,171 @@
+"""sensor_msgs/Image <-> NumPy BGR, with cv_bridge where installed and an exact NumPy path otherwise.
+
+The core functions work on the message's fields (encoding, height, width, step, is_bigendian,
+data), so they run and test without ROS. Every malformed frame raises ``ImageFormatError`` with
+a one-line reason: a camera driver's bug must cost one frame, never the node.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import cv2
+import numpy as np
+
+# Frames larger than this are refused before any copy: 8K UHD is 33 Mpx.
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+class ImageFormatError(ValueError):
+    """A frame that cannot become an image; the message says why in one line."""
+
+
+class UnsupportedEncodingError(ImageFormatError):
+    """A well-formed frame in an encoding this package does not convert."""
+
+
+class _Layout(NamedTuple):
+    channels: int  # values per pixel in memory
+    dtype: str  # NumPy dtype of one value, little-endian form
+    to_bgr: int | None  # cv2 conversion code to BGR; None: already BGR
+    from_bgr: int | None  # cv2 conversion code from BGR; None: already BGR
+
+
+# ROS names from sensor_msgs/image_encodings: "yuv422" is UYVY, "yuv422_yuy2" is YUYV; newer
+# distributions also spell them "uyvy" and "yuyv".
+_LAYOUTS: dict[str, _Layout] = {
+    "bgr8": _Layout(3, "u1", None, None),
+    "rgb8": _Layout(3, "u1", cv2.COLOR_RGB2BGR, cv2.COLOR_BGR2RGB),
+    "bgra8": _Layout(4, "u1", cv2.COLOR_BGRA2BGR, cv2.COLOR_BGR2BGRA),
+    "rgba8": _Layout(4, "u1", cv2.COLOR_RGBA2BGR, cv2.COLOR_BGR2RGBA),
+    "mono8": _Layout(1, "u1", cv2.COLOR_GRAY2BGR, cv2.COLOR_BGR2GRAY),
+    "mono16": _Layout(1, "u2", cv2.COLOR_GRAY2BGR, cv2.COLOR_BGR2GRAY),
+    "yuv422": _Layout(2, "u1", cv2.COLOR_YUV2BGR_UYVY, cv2.COLOR_BGR2YUV_UYVY),
+    "uyvy": _Layout(2, "u1", cv2.COLOR_YUV2BGR_UYVY, cv2.COLOR_BGR2YUV_UYVY),
+    "yuv422_yuy2": _Layout(2, "u1", cv2.COLOR_YUV2BGR_YUY2, cv2.COLOR_BGR2YUV_YUY2),
+    "yuyv": _Layout(2, "u1", cv2.COLOR_YUV2BGR_YUY2, cv2.COLOR_BGR2YUV_YUY2),
+}
+SUPPORTED_ENCODINGS = tuple(_LAYOUTS)
+
+
+def _layout(encoding: str) -> _Layout:
+    layout = _LAYOUTS.get(encoding)
+    if layout is None:
+        raise UnsupportedEncodingError(
+            f"unsupported encoding {encoding!r}: supported are {', '.join(SUPPORTED_ENCODINGS)}"
+        )
+    return layout
+
+
+def check_frame(
+    encoding: str, height: int, width: int, step: int, size: int, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> _Layout:
+    """The memory layout of a frame whose fields are consistent; ImageFormatError otherwise."""
+    layout = _layout(encoding)
+    if height <= 0 or width <= 0:
+        raise ImageFormatError(f"empty image ({width}x{height})")
+    if width * height > max_pixels:
+        raise ImageFormatError(f"image too large: {width}x{height} is over the limit of {max_pixels} pixels")
+    if layout.channels == 2 and width % 2:
+        raise ImageFormatError(f"{encoding} needs an even width, got {width}")
+    row_bytes = width * layout.channels * np.dtype(layout.dtype).itemsize
+    if step < row_bytes:
+        raise ImageFormatError(f"step {step} is shorter than one row of {width} {encoding} pixels ({row_bytes} bytes)")
+    if size != step * height:
+        problem = "truncated data" if size < step * height else "data size mismatch"
+        raise ImageFormatError(f"{problem}: {size} bytes for {height} rows of step {step} ({step * height} bytes)")
+    return layout
+
+
+def image_to_bgr(
+    encoding: str,
+    height: int,
+    width: int,
+    step: int,
+    is_bigendian: bool,
+    data: Any,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """An HxWx3 uint8 BGR image from an Image message's fields (``data``: bytes or any buffer).
+
+    16-bit grey is scaled to 8 bits as cv_bridge does (value * 255 / 65535, rounded).
+    """
+    buffer = memoryview(data).cast("B")
+    layout = check_frame(encoding, height, width, step, buffer.nbytes, max_pixels)
+    dtype = np.dtype(layout.dtype).newbyteorder(">" if is_bigendian else "<")
+    rows = np.frombuffer(buffer, dtype=np.uint8).reshape(height, step)
+    pixels = rows[:, : width * layout.channels * dtype.itemsize].view(dtype).reshape(height, width, layout.channels)
+    if dtype.itemsize == 2:
+        pixels = np.rint(pixels.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
+    if layout.to_bgr is None:
+        return pixels.copy()  # never a view of the message buffer
+    return cv2.cvtColor(np.ascontiguousarray(pixels), layout.to_bgr)
+
+
+class ImageFields(NamedTuple):
+    """The fields of a sensor_msgs/Image, ready to assign."""
+
+    encoding: str
+    height: int
+    width: int
+    step: int
+    is_bigendian: bool
+    data: bytes
+
+
+def bgr_to_fields(image: np.ndarray, encoding: str = "bgr8", is_bigendian: bool = False) -> ImageFields:
+    """An Image message's fields for an HxWx3 uint8 BGR image in any supported encoding.
+
+    16-bit grey is the 8-bit grey times 257, the exact inverse of ``image_to_bgr``'s scaling.
+    """
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ImageFormatError(f"expected an HxWx3 uint8 BGR image, got {image.dtype} {image.shape}")
+    height, width = image.shape[:2]
+    layout = _layout(encoding)
+    if layout.channels == 2 and width % 2:
+        raise ImageFormatError(f"{encoding} needs an even width, got {width}")
+    pixels = image if layout.from_bgr is None else cv2.cvtColor(image, layout.from_bgr)
+    if layout.dtype == "u2":
+        pixels = pixels.astype(np.dtype(">u2" if is_bigendian else "<u2")) * 257
+    data = np.ascontiguousarray(pixels).tobytes()
+    return ImageFields(encoding, height, width, len(data) // height, is_bigendian, data)
+
+
+@functools.cache
+def _cv_bridge() -> Any:
+    """ROS 2's cv_bridge where installed and working, else None.
+
+    PyPI's ``cv-bridge`` is ROS 1's and imports under the same name, so the bridge must convert a
+    tiny ROS 2 message exactly before it is trusted with frames.
+    """
+    try:
+        from cv_bridge import CvBridge
+
+        bridge = CvBridge()
+        probe = bgr_to_msg(np.array([[[1, 2, 3], [4, 5, 6]]], np.uint8), None)
+        ok = np.array_equal(bridge.imgmsg_to_cv2(probe, desired_encoding="bgr8"), [[[1, 2, 3], [4, 5, 6]]])
+    except Exception:  # not installed, ROS 1's, or broken: the NumPy path is exact anyway
+        return None
+    return bridge if ok else None
+
+
+def msg_to_bgr(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A sensor_msgs/Image as BGR; checked here first so cv_bridge never sees a malformed frame."""
+    bridge = _cv_bridge()
+    if bridge is None:
+        return image_to_bgr(msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data, max_pixels)
+    check_frame(msg.encoding, msg.height, msg.width, msg.step, len(msg.data), max_pixels)
+    try:
+        return bridge.imgmsg_to_cv2(msg, desired_encoding="bgr8")
+    except Exception as error:  # cv_bridge raises its own CvBridgeError and cv2.error
+        raise ImageFormatError(f"cv_bridge cannot convert {msg.encoding}: {error}") from None
+
+
+def bgr_to_msg(image: np.ndarray, header: Any = None) -> Any:
+    """A bgr8 sensor_msgs/Image carrying ``header`` (shared, not copied: it is never modified)."""
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    fields = bgr_to_fields(image)
+    return Image(header=header if header is not None else Header(), **fields._asdict())

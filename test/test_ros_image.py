@@ -1,0 +1,129 @@
+"""sensor_msgs/Image fields <-> BGR without ROS: exact encodings, YUV byte order, malformed frames."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from ros2_posenet.paths import photos_dir
+from ros2_posenet.ros_image import (
+    SUPPORTED_ENCODINGS,
+    ImageFormatError,
+    UnsupportedEncodingError,
+    bgr_to_fields,
+    image_to_bgr,
+)
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    path = photos_dir() / "messi5.jpg"
+    image = cv2.imread(str(path)) if path.is_file() else None
+    if image is None:
+        pytest.skip(f"photo {path} is missing: run scripts/fetch_photos.py")
+    return image
+
+
+def decode(fields) -> np.ndarray:
+    return image_to_bgr(*fields)
+
+
+@pytest.mark.parametrize("encoding", ["bgr8", "rgb8", "bgra8", "rgba8"])
+def test_colour_encodings_round_trip_exactly(photo, encoding):
+    fields = bgr_to_fields(photo, encoding)
+    channels = {"bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4}[encoding]
+    assert (fields.height, fields.width, fields.step) == (*photo.shape[:2], photo.shape[1] * channels)
+    assert np.array_equal(decode(fields), photo)
+
+
+def test_channel_order_is_the_encodings():
+    blue_left_red_right = np.zeros((2, 2, 3), np.uint8)
+    blue_left_red_right[:, 0] = (255, 0, 0)  # BGR blue
+    blue_left_red_right[:, 1] = (0, 0, 255)  # BGR red
+    assert bgr_to_fields(blue_left_red_right, "rgb8").data[:6] == bytes([0, 0, 255, 255, 0, 0])
+    rgba = bytes([0, 0, 255, 7, 255, 0, 0, 7]) * 2
+    assert np.array_equal(image_to_bgr("rgba8", 2, 2, 8, False, rgba), blue_left_red_right)
+
+
+@pytest.mark.parametrize(("encoding", "big_endian"), [("mono8", False), ("mono16", False), ("mono16", True)])
+def test_grey_encodings_are_exact_on_a_grey_image(photo, encoding, big_endian):
+    grey = cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert np.array_equal(decode(bgr_to_fields(grey, encoding, big_endian)), grey)
+
+
+def test_mono16_byte_order_and_scaling():
+    values = np.array([[0, 257, 65535, 32896]], dtype=np.uint16)  # 32896 = 128 * 257
+    expected = np.array([0, 1, 255, 128], np.uint8)
+    for big_endian, dtype in ((False, "<u2"), (True, ">u2")):
+        data = values.astype(dtype).tobytes()
+        assert np.array_equal(image_to_bgr("mono16", 1, 4, 8, big_endian, data)[0, :, 1], expected)
+
+
+@pytest.mark.parametrize("encoding", ["yuv422", "uyvy", "yuv422_yuy2", "yuyv"])
+def test_yuv422_is_close_to_the_photo(photo, encoding):
+    image = photo[:, : photo.shape[1] // 2 * 2]
+    fields = bgr_to_fields(image, encoding)
+    assert fields.step == image.shape[1] * 2
+    error = np.abs(decode(fields).astype(int) - image.astype(int))
+    assert error.mean() < 4.0  # chroma is shared by pixel pairs: small, not zero
+
+
+@pytest.mark.parametrize(("encoding", "pair"), [("yuv422", [128, 16, 128, 235]), ("yuyv", [16, 128, 235, 128])])
+def test_yuv422_byte_order(encoding, pair):
+    """UYVY (ROS 'yuv422') is U Y0 V Y1, YUYV is Y0 U Y1 V: a dark then a bright grey pixel."""
+    bgr = image_to_bgr(encoding, 1, 2, 4, False, bytes(pair))
+    dark, bright = bgr[0, 0], bgr[0, 1]
+    assert dark.max() < 10 and bright.min() > 245
+    assert int(dark.max()) - int(dark.min()) <= 2 and int(bright.max()) - int(bright.min()) <= 2  # grey
+
+
+def test_padded_rows_are_cropped(photo):
+    height, width = photo.shape[:2]
+    padded = np.zeros((height, width * 3 + 13), np.uint8)
+    padded[:, : width * 3] = photo.reshape(height, -1)
+    assert np.array_equal(image_to_bgr("bgr8", height, width, width * 3 + 13, False, padded.tobytes()), photo)
+
+
+def test_decoded_image_owns_its_pixels():
+    data = bytearray(12)
+    image = image_to_bgr("bgr8", 2, 2, 6, False, data)
+    data[:] = b"\xff" * 12
+    assert image.max() == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (("bgr8", 0, 0, 0, False, b""), "empty image (0x0)"),
+        (("bgr8", 2, 0, 0, False, b""), "empty image (0x2)"),
+        (("bgr8", 2, 2, 5, False, bytes(10)), "step 5 is shorter than one row of 2 bgr8 pixels (6 bytes)"),
+        (("mono16", 2, 2, 3, False, bytes(6)), "step 3 is shorter than one row of 2 mono16 pixels (4 bytes)"),
+        (("bgr8", 2, 2, 6, False, bytes(11)), "truncated data: 11 bytes for 2 rows of step 6 (12 bytes)"),
+        (("bgr8", 2, 2, 6, False, bytes(13)), "data size mismatch: 13 bytes"),
+        (("mono8", 100000, 100000, 100000, False, bytes(10)), "image too large: 100000x100000"),
+        (("yuyv", 2, 3, 6, False, bytes(12)), "yuyv needs an even width, got 3"),
+    ],
+)
+def test_malformed_frames_are_refused_with_the_reason(fields, reason):
+    with pytest.raises(ImageFormatError) as caught:
+        image_to_bgr(*fields)
+    assert reason in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_unsupported_encoding_names_the_supported_ones():
+    with pytest.raises(UnsupportedEncodingError, match="unsupported encoding '32FC1': supported are bgr8, rgb8"):
+        image_to_bgr("32FC1", 2, 2, 32, False, bytes(64))
+    with pytest.raises(UnsupportedEncodingError):
+        bgr_to_fields(np.zeros((2, 2, 3), np.uint8), "bayer_rggb8")
+    assert set(SUPPORTED_ENCODINGS) >= {"rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16", "yuv422"}
+
+
+def test_only_bgr_images_become_frames():
+    with pytest.raises(ImageFormatError, match="HxWx3 uint8"):
+        bgr_to_fields(np.zeros((2, 2), np.uint8))
+    with pytest.raises(ImageFormatError, match="HxWx3 uint8"):
+        bgr_to_fields(np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(ImageFormatError, match="even width"):
+        bgr_to_fields(np.zeros((2, 3, 3), np.uint8), "uyvy")
