@@ -1,0 +1,267 @@
+"""The ROS 2 node ``posenet_node``: sensor_msgs/Image in, PoseArray and an overlay image out.
+
+The subscription callback only keeps the newest frame; one worker thread converts, runs the
+network and publishes. A network slower than the camera therefore drops frames instead of
+queueing them, and the counts (processed, dropped, rejected) with FPS and latency are logged
+and published as diagnostic_msgs/DiagnosticArray on ``/diagnostics`` every ``stats_period``.
+This is the only module that imports rclpy.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from ros2_posenet.errors import PoseNetError
+from ros2_posenet.node_params import PARAMETERS
+from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
+from ros2_posenet.posenet import PoseNet, parse_input_size
+from ros2_posenet.ros_image import ImageFormatError, UnsupportedEncodingError, bgr_to_msg, msg_to_bgr
+from ros2_posenet.ros_messages import PoseArray, pose_array_msg
+
+NODE_NAME = "posenet"
+EXIT_STARTUP_ERROR = 1
+_REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
+
+
+def _descriptor(name: str) -> ParameterDescriptor:
+    spec = PARAMETERS[name]
+    descriptor = ParameterDescriptor(description=spec.description, read_only=not spec.dynamic)
+    if spec.bounds is not None and isinstance(spec.default, float):
+        low, high = spec.bounds
+        descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high, step=0.0)]
+    elif spec.bounds is not None:
+        low, high = spec.bounds
+        descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=1)]
+    return descriptor
+
+
+@dataclass
+class FrameStats:
+    """Counters since start plus the processed frames and latencies of the current period."""
+
+    received: int = 0
+    processed: int = 0
+    dropped: int = 0
+    rejected: int = 0
+    failed: int = 0
+    period_frames: int = 0
+    period_received: int = 0
+    period_latency: float = 0.0
+    period_inference: float = 0.0
+    period_start: float = 0.0
+
+    def take_period(self, now: float) -> tuple[float, float, float]:
+        """(FPS, mean latency ms, mean inference ms) over the period just ended; starts the next one."""
+        elapsed = max(now - self.period_start, 1e-9)
+        frames = max(self.period_frames, 1)
+        result = (
+            self.period_frames / elapsed,
+            1e3 * self.period_latency / frames,
+            1e3 * self.period_inference / frames,
+        )
+        self.period_frames, self.period_received, self.period_latency, self.period_inference = 0, 0, 0.0, 0.0
+        self.period_start = now
+        return result
+
+
+class PoseNetNode(Node):
+    """Pose estimation on the ``image`` topic; ``start()`` loads the network (errors: PoseNetError/ValueError)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        for name, spec in PARAMETERS.items():
+            self.declare_parameter(name, spec.default, _descriptor(name))
+        self.net: PoseNet | None = None
+        self.stats = FrameStats(period_start=time.monotonic())
+        self._condition = threading.Condition()
+        self._latest: tuple[Image, float] | None = None
+        self._stopping = False
+        self._reason_logged: dict[str, float] = {}
+        self._worker = threading.Thread(target=self._work, name="posenet-worker", daemon=True)
+
+    def param(self, name: str) -> Any:
+        """The current value of one of this node's parameters."""
+        return self.get_parameter(name).value
+
+    def start(self) -> None:
+        """Load the network from the parameters, then open the topics and start the worker."""
+        input_size = parse_input_size(self.param("input_size")) if self.param("input_size") else None
+        self.overlay_flags = parse_overlay_flags(self.param("overlay"))
+        self.publish_overlay = bool(self.param("publish_overlay"))
+        net = PoseNet(
+            self.param("network"),
+            model=self.param("model") or None,
+            topology=self.param("topology") or None,
+            backend=self.param("backend"),
+            input_size=input_size,
+        )
+        net.decode_params = replace(
+            net.decode_params,
+            keypoint_threshold=self.param("keypoint_threshold"),
+            link_threshold=self.param("link_threshold"),
+            max_people=self.param("max_people"),
+        )
+        self.net = net
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.poses_pub = self.create_publisher(PoseArray, "poses", 10)
+        self.overlay_pub = self.create_publisher(Image, "overlay", 2)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
+        self.create_timer(float(self.param("stats_period")), self._report)
+        self._worker.start()
+        width, height = net.input_size
+        self.get_logger().info(
+            f"{net.network_name} on {net.backend_name} at {width}x{height}, listening on "
+            f"{self.resolve_topic_name('image')}, publishing {self.resolve_topic_name('poses')}"
+        )
+
+    def stop(self) -> None:
+        """Let the worker finish its frame and end; the network is released."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+        if self._worker.is_alive():
+            self._worker.join(timeout=10.0)
+        if self.net is not None:
+            self.net.close()
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """Apply threshold/overlay changes atomically, or refuse them all with the reason."""
+        changes = {p.name: p.value for p in parameters}
+        decode_keys = {"keypoint_threshold", "link_threshold", "max_people"}
+        try:
+            flags = parse_overlay_flags(changes["overlay"]) if "overlay" in changes else self.overlay_flags
+            decode = replace(self.net.decode_params, **{k: v for k, v in changes.items() if k in decode_keys})
+        except (ValueError, TypeError) as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        self.net.decode_params = decode
+        self.overlay_flags = flags
+        self.publish_overlay = bool(changes.get("publish_overlay", self.publish_overlay))
+        return SetParametersResult(successful=True)
+
+    def _on_image(self, msg: Image) -> None:
+        """Keep only the newest frame: one the worker has not taken yet counts as dropped."""
+        with self._condition:
+            self.stats.received += 1
+            self.stats.period_received += 1
+            if self._latest is not None:
+                self.stats.dropped += 1
+            self._latest = (msg, time.monotonic())
+            self._condition.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._latest is not None or self._stopping)
+                if self._stopping:
+                    return
+                msg, received_at = self._latest
+                self._latest = None
+            self._process(msg, received_at)
+
+    def _process(self, msg: Image, received_at: float) -> None:
+        """One frame, end to end; a bad frame or a failing network costs that frame only."""
+        try:
+            image = msg_to_bgr(msg)
+        except ImageFormatError as error:
+            unsupported = isinstance(error, UnsupportedEncodingError)
+            key = msg.encoding if unsupported else str(error).split(":")[0]  # the reason without its numbers
+            self._count_rejected("rejected", key, f"frame rejected: {error}", once=unsupported)
+            return
+        try:
+            poses = self.net.process(image)
+            self.poses_pub.publish(
+                pose_array_msg(poses, self.net.topology, self.net.network_name, msg.header, msg.width, msg.height)
+            )
+            if self.publish_overlay:
+                self.overlay_pub.publish(
+                    bgr_to_msg(draw_overlay(image, poses, self.net.topology, self.overlay_flags), msg.header)
+                )
+        except Exception as error:  # a node must outlive any one frame
+            if not self.context.ok():
+                return  # Ctrl-C while this frame was in flight: the publishers are gone
+            reason = "; ".join(str(error).splitlines())
+            self._count_rejected("failed", type(error).__name__, f"frame failed: {type(error).__name__}: {reason}")
+            return
+        with self._condition:
+            self.stats.processed += 1
+            self.stats.period_frames += 1
+            self.stats.period_latency += time.monotonic() - received_at
+            self.stats.period_inference += self.net.last_timings.get("inference", 0.0)
+
+    def _count_rejected(self, counter: str, key: str, message: str, once: bool = False) -> None:
+        """Count the frame; log each reason once (``once``) or at most every few seconds."""
+        with self._condition:
+            setattr(self.stats, counter, getattr(self.stats, counter) + 1)
+        now = time.monotonic()
+        last = self._reason_logged.get(key)
+        if last is None or (not once and now - last > _REASON_LOG_PERIOD):
+            self._reason_logged[key] = now
+            self.get_logger().warning(message)
+
+    def _report(self) -> None:
+        with self._condition:
+            active = self.stats.period_received > 0
+            fps, latency_ms, inference_ms = self.stats.take_period(time.monotonic())
+            counts = {k: getattr(self.stats, k) for k in ("received", "processed", "dropped", "rejected", "failed")}
+        if active:  # an idle node stays quiet in the log; /diagnostics still says it is alive
+            self.get_logger().info(
+                f"{fps:.1f} FPS, latency {latency_ms:.0f} ms (inference {inference_ms:.0f} ms), "
+                + ", ".join(f"{k} {v}" for k, v in counts.items())
+            )
+        values = {"fps": f"{fps:.2f}", "latency_ms": f"{latency_ms:.1f}", "inference_ms": f"{inference_ms:.1f}"}
+        values |= {k: str(v) for k, v in counts.items()}
+        values |= {"network": self.net.network_name, "backend": self.net.backend_name}
+        status = DiagnosticStatus(
+            level=DiagnosticStatus.WARN if counts["rejected"] or counts["failed"] else DiagnosticStatus.OK,
+            name=f"{self.get_fully_qualified_name()}: pose estimation",
+            message=f"{fps:.1f} FPS",
+            hardware_id=self.net.backend_name,
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
+        )
+        self.diagnostics_pub.publish(
+            DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status])
+        )
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point of ``posenet_node``: spin until Ctrl-C; exit code 1 with one line if it cannot start."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = PoseNetNode()
+        node.start()
+    except (PoseNetError, ParameterException, ValueError, OSError) as error:
+        print(f"posenet_node: error: {error}", file=sys.stderr)
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+        return EXIT_STARTUP_ERROR
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.stop()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The file source (a camera stand-in) and the ROS demo, over real DDS."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+from ros_harness import DOMAIN_ID, REPO, ROS_ENVIRONMENT, NodeProcess, load_photo, require_ros, unique_namespace
+
+require_ros()
+
+import rclpy  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.qos import qos_profile_sensor_data  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+
+from ros2_posenet.ros_image import image_to_bgr  # noqa: E402
+
+PHOTOS = ("basketball1.png", "basketball2.png")
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in PHOTOS:
+        cv2.imwrite(str(folder / name), load_photo(name))
+    return folder
+
+
+class ImageListener:
+    """Collects the Image messages of one topic in this process."""
+
+    def __init__(self, namespace: str) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context, domain_id=DOMAIN_ID)
+        self.node = Node("listener", namespace=namespace, context=self.context)
+        self.images: list[Image] = []
+        self.node.create_subscription(Image, "image", self.images.append, qos_profile_sensor_data)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        threading.Thread(target=self.executor.spin, daemon=True).start()
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.context.try_shutdown()
+
+
+def test_file_source_publishes_each_photo_once_in_the_chosen_encoding_then_exits(photo_folder, tmp_path):
+    namespace = unique_namespace("source_once")
+    listener = ImageListener(namespace)
+    parameters = {"source": str(photo_folder / "*.png"), "rate": 5.0, "loop": False, "encoding": "mono8"}
+    source = NodeProcess("ros2_posenet.file_source_node", namespace, parameters, tmp_path / "source.log")
+    try:
+        source.process.wait(timeout=60)
+        time.sleep(0.5)
+    finally:
+        listener.close()
+    assert source.stop() == 0, source.log()
+    assert "end of" in source.log() and "after 2 frames" in source.log()
+    assert [(m.encoding, m.width, m.height, m.header.frame_id) for m in listener.images] == [
+        ("mono8", 640, 480, "camera")
+    ] * 2
+    for msg, name in zip(listener.images, PHOTOS, strict=True):  # natural order, the photos' own pixels
+        image = image_to_bgr(msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data)
+        assert np.array_equal(image, load_photo(name)), name  # the basketball photos are grey
+    assert listener.images[0].header.stamp != listener.images[1].header.stamp
+
+
+def test_file_source_loops_until_stopped(photo_folder, tmp_path):
+    namespace = unique_namespace("source_loop")
+    listener = ImageListener(namespace)
+    parameters = {"source": str(photo_folder), "rate": 20.0, "loop": True}
+    source = NodeProcess("ros2_posenet.file_source_node", namespace, parameters, tmp_path / "source.log")
+    try:
+        deadline = time.monotonic() + 60
+        while len(listener.images) < 6 and time.monotonic() < deadline and source.alive():
+            time.sleep(0.05)
+    finally:
+        code = source.stop()
+        listener.close()
+    assert code == 0, source.log()
+    assert len(listener.images) >= 6, source.log()
+    assert {m.encoding for m in listener.images} == {"bgr8"}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "reason"),
+    [({"source": "/nonexistent/video.mp4"}, "input not found"), ({"source": "x.png", "encoding": "jpeg"}, "jpeg")],
+)
+def test_file_source_that_cannot_start_says_why_in_one_line(parameters, reason):
+    command = [sys.executable, "-m", "ros2_posenet.file_source_node", "--ros-args"]
+    for name, value in parameters.items():
+        command += ["-p", f"{name}:={value}"]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, env={**os.environ, **ROS_ENVIRONMENT}, cwd=REPO
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("posenet_file_source: error: ") and reason in lines[0], result.stderr
+
+
+def test_ros_demo_writes_the_poses_and_overlays_it_received(photo_folder, tmp_path):
+    out = tmp_path / "out"
+    env = {**os.environ, **ROS_ENVIRONMENT, "ROS_DOMAIN_ID": str(DOMAIN_ID + 100)}
+    command = [sys.executable, str(REPO / "scripts" / "ros_demo.py"), "--photos", str(photo_folder), "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2/2 photos answered" in result.stdout
+    frames = json.loads((out / "poses.json").read_text())["frames"]
+    assert [f["source"] for f in frames] == list(PHOTOS)
+    for frame in frames:
+        assert frame["people"] == len(frame["poses"]) == 2, frame["source"]
+        assert frame["image_size"] == [640, 480] and frame["network"] == "mobilenet-thin-body"
+        for pose in frame["poses"]:
+            assert all(0 <= k["x"] < 640 and 0 <= k["y"] < 480 for k in pose["keypoints"])
+    for name in PHOTOS:
+        overlay = cv2.imread(str(out / name.replace(".png", "_overlay.png")))
+        assert overlay is not None and overlay.shape == (480, 640, 3)
+        assert not np.array_equal(overlay, load_photo(name))
+    shutil.rmtree(out)

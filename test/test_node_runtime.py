@@ -1,0 +1,147 @@
+"""The pose node at run time over real DDS: bad frames, bursts, parameter changes, statistics."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from ros_harness import SMALL_INPUT, NodeProcess, Probe, load_photo, require_ros, unique_namespace
+
+require_ros()
+
+from ros2_posenet.node_params import PARAMETERS  # noqa: E402
+from ros2_posenet.ros_image import image_to_bgr  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory):
+    """The node at a small input size (which people are found does not matter here)."""
+    namespace = unique_namespace("runtime")
+    parameters = {"input_size": SMALL_INPUT, "stats_period": 1.0}
+    node = NodeProcess("ros2_posenet.node", namespace, parameters, tmp_path_factory.mktemp("node") / "node.log")
+    probe = Probe(namespace)
+    try:
+        node.wait_log("listening on")
+        probe.request(probe.image_msg(load_photo("basketball1.png")))  # both directions matched
+        yield node, probe
+    finally:
+        probe.close()
+        assert node.stop() == 0, node.log()
+
+
+def overlay_image(msg) -> np.ndarray:
+    return image_to_bgr(msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data)
+
+
+def bad_frames(probe: Probe, image: np.ndarray) -> dict[str, object]:
+    """One malformed frame per case, each with the reason the node must log."""
+    good = probe.image_msg(image, "rgb8")
+    size = len(good.data)
+    return {
+        "empty image (0x0)": probe.image_msg(image, overrides={"height": 0, "width": 0, "step": 0, "data": b""}),
+        "step 100 is shorter than one row": probe.image_msg(image, overrides={"step": 100}),
+        "truncated data": probe.image_msg(image, overrides={"data": bytes(good.data)[: size // 2]}),
+        "data size mismatch": probe.image_msg(image, overrides={"data": bytes(good.data) + bytes(good.step)}),
+        "image too large: 100000x100000": probe.image_msg(
+            image, "mono8", overrides={"width": 100000, "height": 100000, "step": 100000, "data": bytes(1000)}
+        ),
+        "yuv422 needs an even width": probe.image_msg(image[:, :639], overrides={"encoding": "yuv422", "step": 1278}),
+        "unsupported encoding '32FC1'": probe.image_msg(image, overrides={"encoding": "32FC1"}),
+    }
+
+
+def test_bad_frames_are_rejected_with_a_reason_and_the_node_goes_on(graph):
+    node, probe = graph
+    image = load_photo("basketball2.png")
+    for reason, msg in bad_frames(probe, image).items():
+        for _ in range(10):  # best-effort delivery: resend until the node has seen it
+            probe.publisher.publish(msg)
+            if probe.wait_for(lambda reason=reason: reason in node.log(), 2.0):
+                break
+        node.wait_log(reason, timeout=1)
+        good = probe.image_msg(image, "rgb8")
+        poses, _ = probe.request(good, timeout=30)
+        assert poses.header == good.header, f"the good frame after '{reason}' was processed"
+        assert node.alive()
+    log = node.log()
+    assert "Traceback" not in log
+    stats = probe.latest_diagnostics(after=probe.now())
+    assert int(stats["rejected"]) >= 7 and int(stats["failed"]) == 0
+
+    # an unsupported encoding is logged once, however many frames come in it
+    for _ in range(3):
+        probe.publisher.publish(probe.image_msg(image, overrides={"encoding": "32FC1"}))
+        time.sleep(0.2)
+    probe.request(probe.image_msg(image, "rgb8"))
+    assert node.log().count("unsupported encoding '32FC1'") == 1
+
+
+def test_a_burst_keeps_memory_flat_drops_frames_and_processes_the_newest(graph):
+    node, probe = graph
+    image = load_photo("basketball1.png")
+    before = probe.latest_diagnostics(after=probe.now())
+    rss_before = node.rss_mib()
+    frames = [probe.image_msg(image, "rgb8") for _ in range(200)]
+    start = time.monotonic()
+    for msg in frames:
+        probe.publisher.publish(msg)
+        time.sleep(0.002)  # ~400 frames/s: far faster than the network runs on a CPU
+    burst_seconds = time.monotonic() - start
+    last = frames[-1]
+    assert probe.wait_for(lambda: probe.find(probe.poses, last.header.stamp), 30), "the newest frame is processed"
+    rss_after = node.rss_mib()
+    after = probe.latest_diagnostics(after=probe.now())
+
+    received = int(after["received"]) - int(before["received"])
+    processed = int(after["processed"]) - int(before["processed"])
+    dropped = int(after["dropped"]) - int(before["dropped"])
+    answered = sum(1 for m in frames if probe.find(probe.poses, m.header.stamp))
+    assert dropped > 0 and processed < received, (received, processed, dropped, burst_seconds)
+    assert processed + dropped == received  # every frame the node saw was processed or dropped
+    assert answered == processed
+    # 200 frames of 900 KiB would be 180 MiB if they queued
+    assert rss_after - rss_before < 40, f"RSS grew from {rss_before:.0f} to {rss_after:.0f} MiB"
+    assert float(after["fps"]) >= 0 and "latency_ms" in after
+
+
+def test_parameters_change_at_run_time_and_bad_values_are_refused(graph):
+    node, probe = graph
+    image = load_photo("basketball1.png")
+    people = len(probe.request(probe.image_msg(image))[0].poses)
+    assert people >= 1
+
+    assert all(r.successful for r in probe.set_parameters(keypoint_threshold=1.0))
+    assert len(probe.request(probe.image_msg(image))[0].poses) == 0, "no keypoint scores over 1"
+    default_threshold = PARAMETERS["keypoint_threshold"].default
+    assert all(r.successful for r in probe.set_parameters(keypoint_threshold=default_threshold, max_people=1))
+    assert len(probe.request(probe.image_msg(image))[0].poses) == 1
+
+    assert all(r.successful for r in probe.set_parameters(overlay="none", max_people=100))
+    msg = probe.image_msg(image)
+    poses, overlay = probe.request(msg)
+    assert len(poses.poses) == people
+    assert np.array_equal(overlay_image(overlay), image), "overlay 'none' draws nothing"
+    assert all(r.successful for r in probe.set_parameters(overlay="box"))
+    assert not np.array_equal(overlay_image(probe.request(probe.image_msg(image))[1]), image)
+
+    assert all(r.successful for r in probe.set_parameters(publish_overlay=False))
+    msg = probe.image_msg(image)
+    probe.request(msg, overlay=False)
+    time.sleep(1.0)
+    assert probe.find(probe.overlays, msg.header.stamp) is None, "no overlay once publish_overlay is false"
+    assert all(r.successful for r in probe.set_parameters(publish_overlay=True))
+
+    refused = {
+        "keypoint_threshold": (1.5, "range"),
+        "link_threshold": (-0.2, "range"),
+        "max_people": (0, "range"),
+        "overlay": ("box,cats", "'cats' is not one of"),
+        "network": ("resnet18-body", "read-only"),
+    }
+    for name, (value, reason) in refused.items():
+        (result,) = probe.set_parameters(**{name: value})
+        assert not result.successful and reason in result.reason, (name, result.reason)
+    # a refused change leaves the node as it was: same people, box overlay still on
+    poses, overlay = probe.request(probe.image_msg(image))
+    assert len(poses.poses) == people and not np.array_equal(overlay_image(overlay), image)
