@@ -1,0 +1,284 @@
+"""The CUDA decoder: every step of docs/decoding.md on the GPU, one small copy back.
+
+Three kernel launches (``kernels/decode.cu``): peaks + refinement (one block per keypoint type),
+PAF line integrals + greedy assignment (one block per link), assembly + scoring + ordering (one
+block). One copy brings candidates, connections and the finished people to the host, which only
+builds the ``Pose`` objects. When a frame's assembly state does not fit the kernel's shared
+memory (hundreds of fragments), the shared ``assemble_people`` runs on the copied connections
+instead: the same people either way. Maps may be torch CUDA tensors, CuPy arrays, pycuda
+GPUArrays (anything with ``__cuda_array_interface__``) or host NumPy arrays (uploaded first).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ros2_posenet.cuda_context import DeviceArray, GpuContext, compile_module, import_pycuda
+from ros2_posenet.decode.assembly import Connection, assemble_people, assign_links
+from ros2_posenet.decode.params import DecodeParams
+from ros2_posenet.pose import Keypoint, Pose
+from ros2_posenet.topology import Topology
+
+KERNELS = Path(__file__).parent / "kernels" / "decode.cu"
+PEAK_THREADS = 1024
+LINK_THREADS = 256
+ASSEMBLY_THREADS = 256
+MADE_CAP = 512  # people made from connections that the assembly kernel can hold (decode.cu)
+
+
+class _Layout:
+    """Byte offsets of one packed result buffer: ints, then doubles, then ints again (8-byte aligned)."""
+
+    def __init__(self, keypoints: int, links: int, max_parts: int, max_people: int) -> None:
+        self.links = max(links, 1)
+        ints = keypoints + links + 2  # counts, connection counts, people header (count, fell back)
+        self.parts = (ints + ints % 2) * 4
+        self.scores = self.parts + keypoints * max_parts * 3 * 8
+        self.people_scores = self.scores + self.links * max_parts * 8
+        self.pairs = self.people_scores + max_people * 8
+        self.people_slots = self.pairs + self.links * max_parts * 2 * 4
+        self.people_links = self.people_slots + max_people * keypoints * 4
+        self.size = self.people_links + max_people * 4
+
+
+class CudaDecoder:
+    """Decodes maps of one topology on one GPU; buffers follow the map size and the parameters.
+    One decode at a time per instance (the buffers are reused): give each thread its own.
+
+    ``gpu_steps`` says how many steps of docs/decoding.md run on the GPU: 6 (default) all of them;
+    5 leaves assembly to the shared Python ``assemble_people``; 4 also leaves it the assignment
+    (``assign_links`` over the copied score tables). 5 and 4 exist to measure the choice (see
+    benchmarks/gpu_decode.py). ``stream`` (pycuda) orders the kernels after whatever produced the
+    maps on it; host maps are uploaded on it. ``fell_back`` tells whether the last ``decode`` had
+    to assemble in Python.
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        params: DecodeParams | None = None,
+        device_index: int = 0,
+        gpu_steps: int = 6,
+        stream: object | None = None,
+    ) -> None:
+        if gpu_steps not in (4, 5, 6):
+            raise ValueError(f"gpu_steps must be 4, 5 or 6, got {gpu_steps!r}")
+        self.topology = topology
+        self.params = params or DecodeParams()
+        self.gpu_steps = gpu_steps
+        self.fell_back = False
+        self.gpu = GpuContext.get(device_index)
+        cuda = self.cuda = import_pycuda()
+        with self.gpu:
+            module = compile_module(KERNELS.read_text())
+            self._find_peaks = module.get_function("find_peaks")
+            self._find_peaks.prepare("PiifiiPPP")
+            self._score_links = module.get_function("score_links")
+            self._score_links.prepare("PiiPPPiidPPPPPP")
+            self._assemble = module.get_function("assemble")
+            self._assemble.prepare("iiiPPPPPPidiPPPPPPP")
+            self.stream = stream or cuda.Stream()
+            links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
+            self._links = cuda.to_device(links if links.size else np.zeros(2, np.int32))
+        self._shape: tuple[int, int, int, int, int] | None = None
+        self._maps: dict[str, tuple[object, int]] = {}  # upload buffers for host maps
+
+    def _allocate(self, height: int, width: int, max_parts: int, max_people: int) -> None:
+        """(Re)allocate scratch and result buffers when the map size or the parameters change."""
+        shape = (height, width, max_parts, max_people, self.gpu_steps)
+        if self._shape == shape:
+            return
+        cuda, k = self.cuda, self.topology.num_keypoints
+        layout = self._layout = _Layout(k, self.topology.num_links, max_parts, max_people)
+        self._result = cuda.mem_alloc(layout.size)
+        self._host = cuda.pagelocked_empty(layout.size, np.uint8)
+        self._scratch = cuda.mem_alloc(k * height * width * 4)
+        pair_slots = layout.links * max_parts * max_parts
+        self._tables = cuda.mem_alloc(pair_slots * 8)
+        self._kept = cuda.mem_alloc(pair_slots * 4)
+        self._order = cuda.mem_alloc(pair_slots * 4)
+        self._host_tables = cuda.pagelocked_empty(pair_slots if self.gpu_steps == 4 else 1, np.float64)
+        entries = MADE_CAP + k * max_parts
+        self._entries = (cuda.mem_alloc(entries * 8), cuda.mem_alloc(entries * 8), cuda.mem_alloc(entries * 4))
+        self._shape = shape
+
+    def _device_map(self, name: str, array: object, channels: int) -> tuple[int, tuple[int, int]]:
+        """Device pointer and (h, w) of a ``[C, h, w]`` (or ``[1, C, h, w]``) float32 map."""
+        view = DeviceArray.of(array)
+        if view is None:
+            host = np.ascontiguousarray(array, dtype=np.float32)
+            shape, dtype = host.shape, host.dtype
+        else:
+            shape, dtype = view.shape, view.dtype
+        if len(shape) == 4 and shape[0] == 1:
+            shape = shape[1:]
+        if len(shape) != 3 or shape[0] != channels or dtype != np.float32:
+            raise ValueError(f"{name} must be float32 [{channels}, h, w], got {dtype} {tuple(shape)}")
+        if view is not None:
+            return view.pointer, shape[1:]
+        buffer = self._maps.get(name)
+        if buffer is None or buffer[1] != host.nbytes:
+            buffer = self._maps[name] = (self.cuda.mem_alloc(host.nbytes), host.nbytes)
+        self.cuda.memcpy_htod_async(buffer[0], host, self.stream)
+        return int(buffer[0]), shape[1:]
+
+    def decode(self, cmap: object, paf: object) -> list[Pose]:
+        """``cmap [K, h, w]`` and ``paf [2L, h, w]`` float32 (device or host) -> people in map pixels."""
+        self.enqueue(cmap, paf)
+        with self.gpu:
+            self.stream.synchronize()
+        candidates = self._candidates()
+        header = self._ints(self.topology.num_keypoints + self.topology.num_links, 2)
+        self.fell_back = self.gpu_steps == 6 and bool(header[1])
+        if self.gpu_steps == 6 and not self.fell_back:
+            return self._people(candidates, header[0])
+        return assemble_people(candidates, self._connections(), self.topology, self.params)
+
+    def decode_tables(self, cmap: object, paf: object) -> tuple[list[np.ndarray], list[list[Connection]]]:
+        """Steps 1-5 on the GPU: per keypoint ``[n, 3]`` (y, x, score) candidates; per link connections."""
+        self.enqueue(cmap, paf)
+        return self.collect()
+
+    def collect(self) -> tuple[list[np.ndarray], list[list[Connection]]]:
+        """Wait for the last ``enqueue``; its candidates and connections."""
+        with self.gpu:
+            self.stream.synchronize()
+        return self._candidates(), self._connections()
+
+    def enqueue(self, cmap: object, paf: object) -> None:
+        """Queue the kernels and the copy of their results on ``stream`` without waiting for them."""
+        params, topology = self.params, self.topology
+        k, links = topology.num_keypoints, topology.num_links
+        with self.gpu:
+            cmap_pointer, size = self._device_map("cmap", cmap, k)
+            paf_pointer, paf_size = self._device_map("paf", paf, 2 * links)
+            if size != paf_size:
+                raise ValueError(f"cmap maps are {size} but paf maps are {paf_size}")
+            height, width = size
+            self._allocate(height, width, params.max_parts, params.max_people)
+            layout, base, stream = self._layout, int(self._result), self.stream
+            counts, connection_counts, header = base, base + k * 4, base + (k + links) * 4
+            parts = base + layout.parts
+            self._find_peaks.prepared_async_call(
+                (k, 1),
+                (PEAK_THREADS, 1, 1),
+                stream,
+                cmap_pointer,
+                height,
+                width,
+                np.float32(params.keypoint_threshold),
+                params.max_parts,
+                params.refine_window // 2,
+                self._scratch,
+                counts,
+                parts,
+            )
+            if links:
+                self._score_links.prepared_async_call(
+                    (links, 1),
+                    (LINK_THREADS, 1, 1),
+                    stream,
+                    paf_pointer,
+                    height,
+                    width,
+                    self._links,
+                    counts,
+                    parts,
+                    params.max_parts,
+                    params.link_samples,
+                    float(params.link_threshold),
+                    self._tables,
+                    self._kept,
+                    self._order,
+                    connection_counts,
+                    base + layout.scores,
+                    base + layout.pairs,
+                )
+            if self.gpu_steps == 6:
+                self._assemble.prepared_async_call(
+                    (1, 1),
+                    (ASSEMBLY_THREADS, 1, 1),
+                    stream,
+                    k,
+                    links,
+                    params.max_parts,
+                    self._links,
+                    counts,
+                    parts,
+                    connection_counts,
+                    base + layout.scores,
+                    base + layout.pairs,
+                    params.min_keypoints,
+                    float(params.min_pose_score),
+                    params.max_people,
+                    *self._entries,
+                    header,
+                    base + layout.people_slots,
+                    base + layout.people_scores,
+                    base + layout.people_links,
+                )
+            self.cuda.memcpy_dtoh_async(self._host, self._result, stream)
+            if self.gpu_steps == 4 and links:
+                self.cuda.memcpy_dtoh_async(self._host_tables, self._tables, stream)
+
+    def _ints(self, start: int, count: int) -> list[int]:
+        return self._host[start * 4 : (start + count) * 4].view(np.int32).tolist()
+
+    def _doubles(self, start: int, stop: int) -> np.ndarray:
+        return self._host[start:stop].view(np.float64)
+
+    def _candidates(self) -> list[np.ndarray]:
+        """Per keypoint type, the ``[n, 3]`` rows (refined y, refined x, peak score) of its candidates."""
+        k, max_parts = self.topology.num_keypoints, self._shape[2]
+        parts = self._doubles(self._layout.parts, self._layout.scores).reshape(k, max_parts, 3)
+        return [parts[keypoint, :count].copy() for keypoint, count in enumerate(self._ints(0, k))]
+
+    def _connections(self) -> list[list[Connection]]:
+        """Per link, the chosen (i, j, score) in assignment order (assigned on the host for gpu_steps 4)."""
+        topology, layout, max_parts = self.topology, self._layout, self._shape[2]
+        if self.gpu_steps == 4:
+            counts = self._ints(0, topology.num_keypoints)
+            tables = self._host_tables.reshape(layout.links, max_parts * max_parts)
+            score_tables = [
+                tables[link, : counts[a] * counts[b]].reshape(counts[a], counts[b])
+                for link, (a, b) in enumerate(topology.links)
+            ]
+            return assign_links(score_tables, self.params)
+        scores = self._doubles(layout.scores, layout.people_scores).reshape(-1, max_parts)
+        pairs = self._host[layout.pairs : layout.people_slots].view(np.int32).reshape(-1, max_parts, 2)
+        return [
+            list(zip(*pairs[link, :count].T.tolist(), scores[link, :count].tolist(), strict=True)) if count else []
+            for link, count in enumerate(self._ints(topology.num_keypoints, topology.num_links))
+        ]
+
+    def _people(self, candidates: list[np.ndarray], count: int) -> list[Pose]:
+        """The Pose objects of the people the assembly kernel finished (ordered, numbered, cut)."""
+        topology, layout = self.topology, self._layout
+        k = topology.num_keypoints
+        rows = [c.tolist() for c in candidates]
+        slots = self._host[layout.people_slots : layout.people_links].view(np.int32)[: count * k].reshape(count, k)
+        scores = self._doubles(layout.people_scores, layout.pairs)[:count].tolist()
+        bits = self._host[layout.people_links : layout.size].view(np.uint32)[:count].tolist()
+        poses = []
+        for number, person in enumerate(slots.tolist()):
+            keypoints = tuple(
+                Keypoint(id=keypoint, name=topology.keypoints[keypoint], x=row[1], y=row[0], score=row[2])
+                for keypoint, row in ((keypoint, rows[keypoint][c]) for keypoint, c in enumerate(person) if c >= 0)
+            )
+            links = tuple(link for index, link in enumerate(topology.links) if bits[number] >> index & 1)
+            poses.append(Pose(id=number, keypoints=keypoints, links=links, score=scores[number]))
+        return poses
+
+
+_DECODERS: dict[Topology, CudaDecoder] = {}
+
+
+def decode_cuda(cmap: object, paf: object, topology: Topology, params: DecodeParams | None = None) -> list[Pose]:
+    """Same contract as ``decode_cpu``; keeps one compiled ``CudaDecoder`` per topology."""
+    decoder = _DECODERS.get(topology)
+    if decoder is None:
+        decoder = _DECODERS[topology] = CudaDecoder(topology)
+    decoder.params = params or DecodeParams()
+    return decoder.decode(cmap, paf)

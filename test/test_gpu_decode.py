@@ -1,0 +1,139 @@
+"""The CUDA decoder gives the NumPy decoder's people on the same maps (skipped without a GPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from decode_helpers import BODY, HAND, assert_recovered
+
+from ros2_posenet.cuda_context import gpu_status
+from ros2_posenet.decode.cpu import decode_cpu
+from ros2_posenet.decode.params import DecodeParams
+from ros2_posenet.pose import Pose
+from ros2_posenet.synthetic import random_people, render_maps
+from ros2_posenet.topology import Topology
+
+GPU = gpu_status()
+pytestmark = pytest.mark.skipif(not GPU[0], reason=f"no usable GPU: {GPU[1]}")
+
+
+def assert_same_people(actual: list[Pose], expected: list[Pose], tolerance: float = 1e-6) -> None:
+    """Same people in the same order: ids, keypoint ids, links, positions and scores within ``tolerance``."""
+    assert len(actual) == len(expected), f"{len(actual)} people, expected {len(expected)}"
+    for got, want in zip(actual, expected, strict=True):
+        assert got.id == want.id and got.links == want.links, f"pose {want.id}: links {got.links} != {want.links}"
+        assert [k.id for k in got.keypoints] == [k.id for k in want.keypoints], f"pose {want.id}: keypoints"
+        values = np.array([(k.x, k.y, k.score) for k in got.keypoints])
+        reference = np.array([(k.x, k.y, k.score) for k in want.keypoints])
+        assert np.abs(values - reference).max() <= tolerance, f"pose {want.id}: {np.abs(values - reference).max()}"
+        assert abs(got.score - want.score) <= tolerance
+
+
+def gpu_arrays(*arrays: np.ndarray) -> list:
+    from pycuda import gpuarray
+
+    from ros2_posenet.cuda_context import GpuContext
+
+    with GpuContext.get():
+        return [gpuarray.to_gpu(array) for array in arrays]
+
+
+@pytest.fixture(scope="module")
+def decoders() -> dict:
+    from ros2_posenet.decode.cuda import CudaDecoder
+
+    return {topology.name: CudaDecoder(topology) for topology in (BODY, HAND)}
+
+
+@pytest.mark.parametrize("topology", [BODY, HAND], ids=["body", "hand"])
+@pytest.mark.parametrize(
+    ("count", "height", "width"), [(1, 56, 56), (5, 56, 56), (20, 56, 56), (20, 60, 80), (50, 90, 160), (50, 200, 200)]
+)
+def test_synthetic_people_same_as_numpy(decoders, topology: Topology, count: int, height: int, width: int) -> None:
+    truth = random_people(count, topology, height, width, seed=count)
+    cmap, paf = render_maps(truth, topology, height, width)
+    expected = decode_cpu(cmap, paf, topology)
+    decoder = decoders[topology.name]
+    from_host = decoder.decode(cmap, paf)
+    from_device = decoder.decode(*gpu_arrays(cmap, paf))
+    assert_same_people(from_host, expected)
+    assert_same_people(from_device, expected)
+    assert not decoder.fell_back  # assembled by the kernel, not by the Python fallback
+    if count <= 5 or height >= 200:  # cases the NumPy decoder recovers exactly (test_decode_cpu)
+        assert_recovered(from_device, truth, topology)
+    else:
+        assert len(from_device) >= count
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_maps_many_candidates_same_as_numpy(seed: int) -> None:
+    """Random maps: hundreds of peaks per keypoint, the max_parts cut and dense score tables."""
+    from ros2_posenet.decode.cuda import CudaDecoder
+
+    rng = np.random.default_rng(seed)
+    cmap = rng.random((BODY.num_keypoints, 56, 56), dtype=np.float32)
+    paf = rng.uniform(-1, 1, (2 * BODY.num_links, 56, 56)).astype(np.float32)
+    params = DecodeParams(keypoint_threshold=0.5, link_threshold=0.05, max_parts=40 + 30 * seed, max_people=1000)
+    expected = decode_cpu(cmap, paf, BODY, params)
+    assert len(expected) > 40
+    for gpu_steps in (6, 5, 4):
+        assert_same_people(CudaDecoder(BODY, params, gpu_steps=gpu_steps).decode(cmap, paf), expected)
+
+
+def test_assembly_too_big_for_the_kernel_falls_back_to_python() -> None:
+    from ros2_posenet.decode.cuda import CudaDecoder
+
+    rng = np.random.default_rng(7)
+    cmap = rng.random((BODY.num_keypoints, 80, 80), dtype=np.float32)
+    paf = rng.uniform(-1, 1, (2 * BODY.num_links, 80, 80)).astype(np.float32)
+    params = DecodeParams(keypoint_threshold=0.3, link_threshold=0.0, max_parts=300, max_people=1000)
+    decoder = CudaDecoder(BODY, params)
+    poses = decoder.decode(cmap, paf)
+    assert decoder.fell_back  # 18 x 300 candidate slots exceed the kernel's shared memory
+    assert_same_people(poses, decode_cpu(cmap, paf, BODY, params))
+
+
+def test_parameters_change_between_frames(decoders) -> None:
+    from ros2_posenet.decode.cuda import decode_cuda
+
+    truth = random_people(5, BODY, 56, 56, seed=3)
+    cmap, paf = render_maps(truth, BODY, 56, 56)
+    decoder = decoders[BODY.name]
+    for params in (
+        DecodeParams(max_parts=3),
+        DecodeParams(keypoint_threshold=0.6, link_threshold=0.5, refine_window=3, link_samples=10),
+        DecodeParams(min_keypoints=5, max_people=2),
+        DecodeParams(min_pose_score=1.7),
+        DecodeParams(),
+    ):
+        decoder.params = params
+        expected = decode_cpu(cmap, paf, BODY, params)
+        assert_same_people(decoder.decode(cmap, paf), expected)
+        assert_same_people(decode_cuda(cmap, paf, BODY, params), expected)
+    decoder.params = DecodeParams()
+
+
+def test_empty_maps_and_lone_keypoints(decoders) -> None:
+    decoder = decoders[BODY.name]
+    cmap = np.zeros((BODY.num_keypoints, 56, 56), np.float32)
+    paf = np.zeros((2 * BODY.num_links, 56, 56), np.float32)
+    assert decoder.decode(cmap, paf) == []
+    cmap[BODY.keypoint_id("nose"), 10, 20] = 0.9
+    cmap[BODY.keypoint_id("neck"), 30, 40] = 0.8
+    poses = decoder.decode(cmap, paf)
+    assert_same_people(poses, decode_cpu(cmap, paf, BODY))
+    assert [(p.keypoints[0].name, p.keypoints[0].x, p.keypoints[0].y) for p in poses] == [
+        ("nose", 20.0, 10.0),
+        ("neck", 40.0, 30.0),
+    ]
+
+
+def test_bad_maps_are_one_line_errors(decoders) -> None:
+    decoder = decoders[BODY.name]
+    cmap = np.zeros((BODY.num_keypoints, 56, 56), np.float32)
+    with pytest.raises(ValueError, match=r"paf must be float32 \[42, h, w\]"):
+        decoder.decode(cmap, np.zeros((40, 56, 56), np.float32))
+    with pytest.raises(ValueError, match=r"cmap maps are \(56, 56\) but paf maps are \(28, 28\)"):
+        decoder.decode(cmap, np.zeros((42, 28, 28), np.float32))
+    with pytest.raises(ValueError, match=r"cmap must be float32 \[18, h, w\], got float64"):
+        decoder.decode(*gpu_arrays(cmap.astype(np.float64), np.zeros((42, 56, 56), np.float32)))
