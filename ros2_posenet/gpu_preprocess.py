@@ -1,0 +1,132 @@
+"""GPU preprocessing: the uint8 image goes up once, one kernel writes the engine's input.
+
+Equals ``preprocess.Preprocessor`` (OpenCV INTER_LINEAR resize or letterbox, colour order,
+normalisation, HWC -> NCHW) to within one grey level before normalisation, and returns the same
+``InputTransform``, so keypoints map back to image pixels identically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ros2_posenet.cuda_context import DeviceArray, GpuContext, compile_module, import_pycuda
+from ros2_posenet.networks import Normalization
+from ros2_posenet.preprocess import InputTransform, Preprocessor, to_three_channels, validate_image
+
+KERNEL = Path(__file__).parent / "kernels" / "preprocess.cu"
+BLOCK = (32, 8, 1)
+
+
+class GpuPreprocessor:
+    """Resize/letterbox + normalise on the GPU into a ``[1, 3, H, W]`` float32 device buffer.
+
+    ``stream`` (a pycuda Stream) orders the upload and the kernel with the engine and decoder
+    that share it; the host image is staged in page-locked memory so the upload is one DMA.
+    """
+
+    def __init__(
+        self,
+        input_size: tuple[int, int],
+        normalization: Normalization,
+        letterbox: bool = False,
+        device_index: int = 0,
+        stream: object | None = None,
+    ) -> None:
+        self.layout = Preprocessor(input_size, normalization, letterbox)  # placement rules, shared with the CPU
+        self.normalization = normalization
+        self.gpu = GpuContext.get(device_index)
+        cuda = self.cuda = import_pycuda()
+        with self.gpu:
+            from pycuda.gpuarray import GPUArray
+
+            self._kernel = compile_module(KERNEL.read_text()).get_function("preprocess")
+            self._kernel.prepare("PiiiiPiiiiiiddffffffiii")
+            self.stream = stream or cuda.Stream()
+            width, height = input_size
+            self.output = GPUArray((1, 3, height, width), np.float32)
+        self._mean = np.asarray(normalization.mean, dtype=np.float32)
+        self._inv_std = (1.0 / np.asarray(normalization.std, dtype=np.float32)).astype(np.float32)
+        self._pad = np.clip(normalization.mean, 0, 255).astype(np.uint8).astype(np.int32)
+        self._staging: np.ndarray | None = None
+        self._source = None
+        self._uploaded = None
+
+    def __call__(self, image: np.ndarray, channel_order: str = "bgr", output: object | None = None):
+        """Upload ``image`` and fill ``output`` (default: ``self.output``); returns (output, transform).
+
+        ``output`` may be any C-contiguous float32 ``[1, 3, H, W]`` device array (a torch tensor,
+        a TensorRT input binding as GPUArray), so the engine reads the result in place.
+        """
+        validate_image(image)
+        if channel_order not in ("rgb", "bgr"):
+            raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        network_order = self.normalization.channel_order
+        if image.ndim == 3 and image.shape[2] == 3:
+            swap = channel_order != network_order
+        else:  # grey or 4 channels: the rare case is converted on the host, like the CPU path
+            image, swap = np.ascontiguousarray(to_three_channels(image, channel_order, network_order)), False
+        target = self.output if output is None else output
+        view = DeviceArray.of(target)
+        width, height = self.layout.input_width, self.layout.input_height
+        if view is None or view.shape != (1, 3, height, width) or view.dtype != np.float32:
+            raise ValueError(f"output must be a float32 [1, 3, {height}, {width}] GPU array")
+        src_h, src_w = image.shape[:2]
+        transform = self.layout.transform_for(src_w, src_h)
+        box = self._box(transform, src_w, src_h)
+        with self.gpu:
+            self._upload(image)
+            grid = ((width + BLOCK[0] - 1) // BLOCK[0], (height + BLOCK[1] - 1) // BLOCK[1])
+            self._kernel.prepared_async_call(
+                grid,
+                BLOCK,
+                self.stream,
+                self._source,
+                src_h,
+                src_w,
+                src_w * 3,
+                int(swap),
+                view.pointer,
+                height,
+                width,
+                *box,
+                1.0 / (box[2] / src_w),  # OpenCV's own rounding of the scale
+                1.0 / (box[3] / src_h),
+                *self._mean.tolist(),
+                *self._inv_std.tolist(),
+                *self._pad.tolist(),
+            )
+        return target, transform
+
+    def _box(self, transform: InputTransform, src_w: int, src_h: int) -> tuple[int, int, int, int]:
+        """(x, y, width, height) of the resized image inside the network input, as the CPU path places it."""
+        if not self.layout.letterbox:
+            return 0, 0, self.layout.input_width, self.layout.input_height
+        return (
+            int(transform.pad_x),
+            int(transform.pad_y),
+            round(src_w * transform.scale_x),
+            round(src_h * transform.scale_y),
+        )
+
+    def _upload(self, image: np.ndarray) -> None:
+        """Copy into page-locked staging memory, then one async DMA to the device source buffer."""
+        if self._uploaded is not None:
+            self._uploaded.synchronize()  # the previous frame's DMA must be done with the staging buffer
+        if self._staging is None or self._staging.shape != image.shape:
+            self._staging = self.cuda.pagelocked_empty(image.shape, np.uint8)
+            self._source = self.cuda.mem_alloc(image.nbytes)
+            self._uploaded = self.cuda.Event()
+        np.copyto(self._staging, image)
+        self.cuda.memcpy_htod_async(self._source, self._staging, self.stream)
+        self._uploaded.record(self.stream)
+
+    def download(self, output: object | None = None) -> np.ndarray:
+        """The preprocessed tensor on the host (for tests and debugging)."""
+        view = DeviceArray.of(self.output if output is None else output)
+        host = np.empty(view.shape, view.dtype)
+        with self.gpu:
+            self.stream.synchronize()
+            self.cuda.memcpy_dtoh(host, view.pointer)
+        return host

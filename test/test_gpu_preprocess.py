@@ -1,0 +1,78 @@
+"""GPU preprocessing equals the CPU Preprocessor (OpenCV resize) within one grey level (skipped without a GPU)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from ros2_posenet.cuda_context import gpu_status
+from ros2_posenet.networks import IMAGENET_RGB, RAW_BGR, Normalization
+from ros2_posenet.paths import photos_dir
+from ros2_posenet.preprocess import Preprocessor
+
+GPU = gpu_status()
+pytestmark = pytest.mark.skipif(not GPU[0], reason=f"no usable GPU: {GPU[1]}")
+
+
+def sample_image(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A real photo resized to the size when the set-up fetched one, else smooth shapes plus noise."""
+    photo = cv2.imread(str(photos_dir() / "basketball1.png"))
+    if photo is not None:
+        return cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[:height, :width]
+    base = 127 + 120 * np.sin(xs / 17.0)[..., None] * np.cos(ys / 11.0)[..., None] * np.array([1.0, 0.6, -0.8])
+    return np.clip(base + rng.normal(0, 20, (height, width, 3)), 0, 255).astype(np.uint8)
+
+
+def grey_levels(gpu: np.ndarray, cpu: np.ndarray, normalization: Normalization) -> np.ndarray:
+    """Absolute differences in pixel units (undoing the division by std)."""
+    return np.abs(gpu - cpu) * np.asarray(normalization.std, np.float32)[None, :, None, None]
+
+
+@pytest.mark.parametrize("normalization", [IMAGENET_RGB, RAW_BGR], ids=["imagenet-rgb", "raw-bgr"])
+@pytest.mark.parametrize("letterbox", [False, True], ids=["resize", "letterbox"])
+@pytest.mark.parametrize("image_size", [(640, 480), (1280, 720), (97, 53), (224, 224)])
+@pytest.mark.parametrize("input_size", [(224, 224), (432, 368)])
+@pytest.mark.parametrize("channel_order", ["bgr", "rgb"])
+def test_equals_cpu_preprocessing(normalization, letterbox, image_size, input_size, channel_order) -> None:
+    from ros2_posenet.gpu_preprocess import GpuPreprocessor
+
+    image = sample_image(*image_size)
+    expected, expected_transform = Preprocessor(input_size, normalization, letterbox)(image, channel_order)
+    gpu = GpuPreprocessor(input_size, normalization, letterbox)
+    _, transform = gpu(image, channel_order)
+    result = gpu.download()
+    assert transform == expected_transform
+    assert result.shape == expected.shape == (1, 3, input_size[1], input_size[0])
+    levels = grey_levels(result, expected, normalization)
+    assert levels.max() <= 1.0 + 1e-3, f"max difference {levels.max():.3f} grey levels"
+    assert (levels > 0.5).mean() <= 0.01, f"{(levels > 0.5).mean():.2%} of values differ"
+
+
+@pytest.mark.parametrize("shape", [(480, 640), (480, 640, 1), (480, 640, 4)], ids=["grey", "grey1", "bgra"])
+def test_grey_and_alpha_images(shape) -> None:
+    from ros2_posenet.gpu_preprocess import GpuPreprocessor
+
+    image = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    expected, _ = Preprocessor((224, 224), IMAGENET_RGB)(image, "bgr")
+    gpu = GpuPreprocessor((224, 224), IMAGENET_RGB)
+    gpu(image, "bgr")
+    assert grey_levels(gpu.download(), expected, IMAGENET_RGB).max() <= 1.0 + 1e-3
+
+
+def test_writes_into_a_torch_tensor_in_place() -> None:
+    torch = pytest.importorskip("torch")
+    from ros2_posenet.gpu_preprocess import GpuPreprocessor
+
+    image = sample_image(640, 480)
+    target = torch.full((1, 3, 224, 224), float("nan"), device="cuda")
+    gpu = GpuPreprocessor((224, 224), IMAGENET_RGB)
+    returned, _ = gpu(image, "bgr", output=target)
+    gpu.stream.synchronize()
+    expected, _ = Preprocessor((224, 224), IMAGENET_RGB)(image, "bgr")
+    assert returned is target and not torch.isnan(target).any()
+    assert grey_levels(target.cpu().numpy(), expected, IMAGENET_RGB).max() <= 1.0 + 1e-3
+    with pytest.raises(ValueError, match=r"output must be a float32 \[1, 3, 224, 224\] GPU array"):
+        gpu(image, "bgr", output=torch.zeros((1, 3, 200, 224), device="cuda"))
