@@ -10,9 +10,10 @@ import numpy as np
 from ros2_posenet.decode.cpu import decode_cpu
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.engines import create_engine
+from ros2_posenet.engines.base import has_device_path
 from ros2_posenet.networks import DEFAULT_NETWORK, ResolvedNetwork, resolve_custom, resolve_network
 from ros2_posenet.pose import Pose
-from ros2_posenet.preprocess import Preprocessor
+from ros2_posenet.preprocess import Preprocessor, validate_image
 from ros2_posenet.timing import StageTimer
 from ros2_posenet.topology import Topology
 
@@ -61,14 +62,23 @@ class PoseNet:
             )
         self.input_size = input_size or spec.input_size
         self.preprocess = Preprocessor(self.input_size, spec.normalization, letterbox=letterbox)
-        self.engine = create_engine(backend, self.network)
-        self.decode_params = decode_params or DecodeParams(
+        self.engine = create_engine(backend, self.network, self.input_size)
+        params = decode_params or DecodeParams(
             keypoint_threshold=spec.keypoint_threshold,
             link_threshold=spec.link_threshold,
             min_keypoints=spec.min_keypoints,
             min_pose_score=spec.min_pose_score,
         )
-        self.timings = StageTimer()
+        # GPU engines keep the frame on the device: GPU preprocessing and decoding around them.
+        self.gpu_pipeline = None
+        if has_device_path(self.engine):
+            from ros2_posenet.gpu_pipeline import GpuPipeline
+
+            self.gpu_pipeline = GpuPipeline(self.network, self.engine, params, letterbox=letterbox)
+            self.timings = self.gpu_pipeline.timings
+        else:
+            self.timings = StageTimer()
+        self._decode_params = params
 
     @property
     def topology(self) -> Topology:
@@ -83,6 +93,17 @@ class PoseNet:
         return self.engine.name
 
     @property
+    def decode_params(self) -> DecodeParams:
+        return self._decode_params
+
+    @decode_params.setter
+    def decode_params(self, params: DecodeParams) -> None:
+        """Takes effect from the next frame, on the CPU and the GPU decoder alike."""
+        self._decode_params = params
+        if self.gpu_pipeline is not None:
+            self.gpu_pipeline.decode_params = params
+
+    @property
     def last_timings(self) -> dict[str, float]:
         """Seconds spent in each stage of the last ``process`` call."""
         return dict(self.timings.last)
@@ -94,6 +115,9 @@ class PoseNet:
 
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:
         """Find every person in ``image`` (uint8 HxW[xC]); keypoints in image pixels."""
+        if self.gpu_pipeline is not None:
+            validate_image(image)
+            return self.gpu_pipeline.process(image, channel_order)
         with self.timings.stage("preprocess"):
             tensor, transform = self.preprocess(image, channel_order)
         with self.timings.stage("inference"):

@@ -28,6 +28,11 @@ class Engine(ABC):
         """Free runtime resources early (also done when the engine is garbage collected)."""
 
 
+def has_device_path(engine: object) -> bool:
+    """True for engines whose input and outputs can stay on the GPU (``input``, ``infer_device``, ``stream``)."""
+    return all(hasattr(engine, name) for name in ("input", "infer_device", "stream"))
+
+
 def check_output_channels(cmap: np.ndarray, paf: np.ndarray, topology: Topology, model: str) -> None:
     """A model whose outputs do not match its topology is a user error worth one clear line."""
     if cmap.ndim != 3 or paf.ndim != 3 or cmap.shape[1:] != paf.shape[1:]:

@@ -1,0 +1,182 @@
+"""End-to-end latency and throughput of the GPU path: uint8 host image in, people on the host out.
+
+    python benchmarks/gpu_end_to_end.py [--runs 300] [--json benchmarks/results/gpu_end_to_end.json]
+
+Networks (torch-cuda engine, FP16, CUDA graph):
+  resnet18-body   poseNet's architecture (trt_pose resnet18_baseline_att: ResNet-18, three
+                  transposed-conv upsamplings, attention heads) at 224x224 with random weights,
+                  exported to ONNX with poseNet's I/O contract here; its maps hold noise, so
+                  the number of candidates decoded is printed with it
+  mobilenet-thin-body  the real pretrained network at 224x224 and 432x368 (from the model cache)
+Images: basketball1.png at 640x480 and resized to 1280x720 (synthetic when there is no photo).
+Columns (ms, medians): total per frame; preprocess / inference / decode measured in a second pass
+that waits for the GPU after each stage; fps = frames per second over the whole first pass;
+cpu = the same frame through PoseNet with ONNX Runtime on this machine's CPU, for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
+from decode_helpers import BODY, BODY_NAMES, BODY_SKELETON  # noqa: E402  (poseNet's body topology)
+
+from ros2_posenet.errors import PoseNetError  # noqa: E402
+from ros2_posenet.paths import photos_dir  # noqa: E402
+from ros2_posenet.posenet import PoseNet  # noqa: E402
+from ros2_posenet.timing import StageTimer  # noqa: E402
+
+IMAGE_SIZES = ((640, 480), (1280, 720))
+CPU = "onnxruntime-cpu"
+
+
+def resnet18_pose_onnx(path: Path, keypoints: int, links: int, size: int = 224) -> Path:
+    """poseNet's resnet18_baseline_att architecture with random weights, exported with its I/O names."""
+    import torch
+    import torchvision
+    from torch import nn
+
+    def upsample(channels: int) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for i in range(3):
+            layers += [nn.ConvTranspose2d(channels if i == 0 else 256, 256, 4, 2, 1), nn.BatchNorm2d(256), nn.ReLU()]
+        return nn.Sequential(*layers)
+
+    class PoseResNet18(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            backbone = torchvision.models.resnet18(weights=None)
+            self.backbone = nn.Sequential(*list(backbone.children())[:-2])  # up to layer4, stride 32
+            self.cmap_up, self.paf_up = upsample(512), upsample(512)
+            self.cmap_att, self.paf_att = nn.Conv2d(256, 256, 3, padding=1), nn.Conv2d(256, 256, 3, padding=1)
+            self.cmap_conv, self.paf_conv = nn.Conv2d(256, keypoints, 1), nn.Conv2d(256, 2 * links, 1)
+
+        def forward(self, x):
+            features = self.backbone(x)
+            cmap = self.cmap_up(features)
+            paf = self.paf_up(features)
+            cmap = self.cmap_conv(cmap * torch.sigmoid(self.cmap_att(cmap)))
+            paf = self.paf_conv(paf * torch.tanh(self.paf_att(paf)))
+            return cmap, paf
+
+    torch.manual_seed(0)
+    model = PoseResNet18().eval()
+    example = torch.randn(1, 3, size, size)
+    names = {"input_names": ["input"], "output_names": ["cmap", "paf"]}
+    try:
+        torch.onnx.export(model, (example,), str(path), opset_version=17, dynamo=False, **names)
+    except Exception as error:  # newer torch may have dropped the TorchScript exporter: use the dynamo one
+        print(f"TorchScript ONNX export failed ({type(error).__name__}); exporting with dynamo")
+        torch.onnx.export(model, (example,), str(path), dynamo=True, **names)
+    return path
+
+
+def sample_image(width: int, height: int) -> np.ndarray:
+    photo = cv2.imread(str(photos_dir() / "basketball1.png"))
+    if photo is None:
+        rng = np.random.default_rng(0)
+        return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    return photo if photo.shape[:2] == (height, width) else cv2.resize(photo, (width, height))
+
+
+def bench(cpu: PoseNet, image: np.ndarray, runs: int, cpu_runs: int) -> dict:
+    """GPU pipeline timings for the network of ``cpu`` (a PoseNet on ONNX Runtime CPU, timed too)."""
+    from ros2_posenet.engines.torch_cuda import TorchCudaEngine
+    from ros2_posenet.gpu_pipeline import GpuPipeline
+
+    engine = TorchCudaEngine(cpu.network, input_size=cpu.input_size)
+    pipeline = GpuPipeline(cpu.network, engine, cpu.decode_params)
+    for _ in range(10):
+        poses = pipeline.process(image)
+    start = time.perf_counter()
+    pipeline.timings = StageTimer()
+    for _ in range(runs):
+        poses = pipeline.process(image)
+    elapsed = time.perf_counter() - start
+    total = pipeline.timings.summary()["total"]["median_ms"]
+    pipeline.timings = StageTimer()
+    for _ in range(runs):
+        pipeline.process(image, sync_stages=True)
+    stages = {name: values["median_ms"] for name, values in pipeline.timings.summary().items()}
+    cpu.process(image)
+    cpu.timings = StageTimer()
+    for _ in range(cpu_runs):
+        cpu.process(image)
+    candidates = sum(len(c) for c in pipeline.decoder.decode_tables(*pipeline.engine.infer_device())[0])
+    return {
+        "total": total,
+        "fps": runs / elapsed,
+        "preprocess": stages["preprocess"],
+        "inference": stages["inference"],
+        "decode": stages["decode"],
+        "cpu": cpu.timings.summary()["total"]["median_ms"],
+        "people": len(poses),
+        "candidates": candidates,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--cpu-runs", type=int, default=20)
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/gpu_end_to_end.json"))
+    args = parser.parse_args()
+    import torch
+
+    folder = Path(tempfile.mkdtemp())
+    topology = folder / "human_pose.json"
+    topology.write_text(json.dumps({"supercategory": "person", "keypoints": BODY_NAMES, "skeleton": BODY_SKELETON}))
+    model = resnet18_pose_onnx(folder / "pose_resnet18_body.onnx", BODY.num_keypoints, BODY.num_links)
+    networks = [
+        (
+            "resnet18-body (random weights)",
+            lambda: PoseNet("resnet18-body", model=model, topology=topology, backend=CPU),
+        )
+    ]
+    for size in ((224, 224), (432, 368)):
+        networks.append(
+            ("mobilenet-thin-body", lambda size=size: PoseNet("mobilenet-thin-body", input_size=size, backend=CPU))
+        )
+    rows = []
+    for label, make in networks:
+        try:
+            cpu = make()
+        except PoseNetError as error:
+            print(f"skipped {label}: {error}")
+            continue
+        for width, height in IMAGE_SIZES:
+            row = bench(cpu, sample_image(width, height), args.runs, args.cpu_runs)
+            size = f"{cpu.input_size[0]}x{cpu.input_size[1]}"
+            rows.append({"network": label, "input": size, "image": f"{width}x{height}"} | row)
+    gpu = torch.cuda.get_device_name()
+    print(f"End-to-end medians in ms on {gpu} (torch-cuda FP16 + CUDA graph, GPU preprocess and decode)")
+    print(
+        f"{'network':<31} {'input':>8} {'image':>9} {'total':>7} {'fps':>7} {'prep':>6} {'infer':>6} "
+        f"{'decode':>6} {'cpu':>8} {'people':>6} {'cands':>5}"
+    )
+    for r in rows:
+        print(
+            f"{r['network']:<31} {r['input']:>8} {r['image']:>9} {r['total']:>7.3f} {r['fps']:>7.0f} "
+            f"{r['preprocess']:>6.3f} {r['inference']:>6.3f} {r['decode']:>6.3f} {r['cpu']:>8.2f} "
+            f"{r['people']:>6} {r['candidates']:>5}"
+        )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    machine = {"gpu": gpu, "cpu": platform.processor() or platform.machine(), "torch": torch.__version__}
+    args.json.write_text(json.dumps({"machine": machine, "runs": args.runs, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except PoseNetError as error:  # missing pycuda/torch/GPU: one line, not a traceback
+        raise SystemExit(f"error: {error}") from None
