@@ -140,3 +140,17 @@ def test_end_to_end_same_people_as_cpu_path(torch, mobilenet, name, monkeypatch)
     match_people(got, expected, tolerance_px=2.0)
     assert len(got) >= 1
     print(f"{name}: {len(got)} people on both paths")
+
+
+def test_posenet_auto_backend_runs_the_whole_gpu_path(torch, mobilenet) -> None:
+    """What users get: ``PoseNet(backend="auto")`` on a GPU machine without TensorRT picks torch-cuda,
+    keeps the frame on the GPU, and finds the CPU path's people; thresholds set at run time reach
+    the GPU decoder."""
+    image = photo("basketball1.png")
+    cpu = PoseNet("mobilenet-thin-body", backend="onnxruntime-cpu")
+    gpu = PoseNet("mobilenet-thin-body", backend="auto")
+    assert gpu.gpu_pipeline is not None and gpu.backend_name.startswith(("torch-cuda", "tensorrt"))
+    match_people(gpu.process(image), cpu.process(image), tolerance_px=2.0)
+    assert set(gpu.last_timings) >= {"preprocess", "inference", "decode", "total"}
+    gpu.set_thresholds(keypoint=0.99)
+    assert gpu.process(image) == []
