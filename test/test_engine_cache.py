@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ros2_posenet.engines.engine_cache import MAGIC, EngineCache, EngineKey, engine_path, file_sha256
+from ros2_posenet.engines.engine_cache import MAGIC, EngineCache, EngineKey, engine_path
+from ros2_posenet.files import sha256_file
 
 
 class StandInEngineBuilder:
@@ -36,7 +37,7 @@ def model(tmp_path: Path) -> Path:
 
 def make_key(model: Path, **changes) -> EngineKey:
     key = EngineKey(
-        model_sha256=file_sha256(model),
+        model_sha256=sha256_file(model),
         tensorrt_version="10.3.0",
         gpu_name="NVIDIA H100 80GB HBM3",
         compute_capability="9.0",
@@ -59,9 +60,9 @@ def test_first_use_builds_and_second_loads(model: Path) -> None:
 
 
 def test_model_sha256_tracks_content(model: Path) -> None:
-    before = file_sha256(model)
+    before = sha256_file(model)
     model.write_bytes(b"onnx model bytes v2")
-    assert file_sha256(model) != before
+    assert sha256_file(model) != before
     assert len(before) == 64
 
 

@@ -17,9 +17,10 @@ import pytest
 from contract_onnx import write_contract_onnx
 from decode_helpers import BODY
 
-from ros2_posenet.engines.engine_cache import MAGIC, EngineCache, EngineKey, engine_path, file_sha256
+from ros2_posenet.engines.engine_cache import MAGIC, EngineCache, EngineKey, engine_path
 from ros2_posenet.engines.tensorrt import build_engine
 from ros2_posenet.errors import ModelError, PoseNetError
+from ros2_posenet.files import sha256_file
 from ros2_posenet.networks import ResolvedNetwork, get_spec, resolve_network
 
 
@@ -62,7 +63,7 @@ def build(trt, model: Path, shape: tuple[int, ...], precision: str, capability: 
 def test_contract_onnx_builds_and_is_cached(trt, compute_capability, tmp_path, precision, caplog) -> None:
     model = write_contract_onnx(tmp_path / "pose_resnet18_body.onnx", links=BODY.num_links)
     shape = (1, 3, 224, 224)
-    key = EngineKey(file_sha256(model), trt.__version__, "this GPU", compute_capability, precision, shape)
+    key = EngineKey(sha256_file(model), trt.__version__, "this GPU", compute_capability, precision, shape)
     cache = EngineCache(engine_path(model, key))
     builds = []
 

@@ -14,11 +14,11 @@ import json
 import logging
 import os
 import struct
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ros2_posenet.files import write_atomic
 from ros2_posenet.paths import cache_dir
 
 LOG = logging.getLogger("ros2_posenet")
@@ -51,15 +51,6 @@ class EngineKey:
         """Human-readable fields in which ``other`` (found on disk) differs from this key."""
         mine, theirs = asdict(self), asdict(other)
         return [f"{name} {theirs[name]} != {mine[name]}" for name in mine if mine[name] != theirs[name]]
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, streamed (ONNX files can be hundreds of MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def engine_path(model_path: Path, key: EngineKey, directory: Path | None = None) -> Path:
@@ -117,20 +108,9 @@ class EngineCache:
         return payload
 
     def store(self, key: EngineKey, payload: bytes) -> None:
-        """Write header + payload to a temp file in the same folder, fsync, then rename over the target."""
+        """Write header + payload atomically (temp file, fsync, rename over the target)."""
         header = json.dumps({"key": json.loads(key.to_json()), "sha256": hashlib.sha256(payload).hexdigest()})
-        blob = MAGIC + _HEADER_LENGTH.pack(len(header)) + header.encode() + payload
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(blob)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, MAGIC + _HEADER_LENGTH.pack(len(header)) + header.encode() + payload)
         LOG.info("TensorRT engine saved to %s (%.1f MB)", self.path, len(payload) / 1e6)
 
 

@@ -17,8 +17,9 @@ import numpy as np
 
 from ros2_posenet.cuda_context import GpuContext, gpu_status, import_pycuda
 from ros2_posenet.engines.base import Engine, check_output_channels
-from ros2_posenet.engines.engine_cache import EngineCache, EngineKey, engine_path, file_sha256
+from ros2_posenet.engines.engine_cache import EngineCache, EngineKey, engine_path
 from ros2_posenet.errors import BackendUnavailableError, ModelError
+from ros2_posenet.files import sha256_file
 from ros2_posenet.networks import ResolvedNetwork
 
 LOG = logging.getLogger("ros2_posenet")
@@ -205,7 +206,7 @@ class TensorRTEngine(Engine):
         if not model_path.is_file():
             raise ModelError(f"model file not found: {model_path}")
         key = EngineKey(
-            model_sha256=file_sha256(model_path),
+            model_sha256=sha256_file(model_path),
             tensorrt_version=trt.__version__,
             gpu_name=self.gpu.name,
             compute_capability=self.gpu.compute_capability,
