@@ -4,6 +4,7 @@
     camera:=true                     also start v4l2_camera (video_device, image_width, image_height)
     rviz:=true                       also start rviz2 showing the overlay image
     <parameter>:=<value>             any node parameter (network, keypoint_threshold, overlay, ...)
+    keypoint_threshold, link_threshold default to -1.0: the chosen network's own thresholds.
 
 Defaults equal config/posenet.yaml and the node's own (test/test_launch_static.py checks).
 """
@@ -25,12 +26,17 @@ NODE_PARAMETERS = {
     "topology": ("", str),
     "backend": ("auto", str),
     "input_size": ("", str),
-    "keypoint_threshold": ("0.1", float),
-    "link_threshold": ("0.05", float),
+    "keypoint_threshold": ("-1.0", float),
+    "link_threshold": ("-1.0", float),
     "max_people": ("100", int),
     "overlay": ("links,keypoints", str),
     "publish_overlay": ("true", bool),
     "stats_period": ("5.0", float),
+}
+# Launch argument descriptions beyond "posenet_node parameter NAME" (ros2 launch --show-args shows them).
+DESCRIPTIONS = {
+    "keypoint_threshold": "keypoint (CMAP) peak threshold in [0, 1]; -1.0: the network's own default",
+    "link_threshold": "link (PAF) mean alignment threshold in [0, 1]; -1.0: the network's own default",
 }
 
 
@@ -44,7 +50,11 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("rviz", default_value="false", description="start rviz2 with the overlay image"),
     ]
     arguments += [
-        DeclareLaunchArgument(name, default_value=default, description=f"posenet_node parameter {name}")
+        DeclareLaunchArgument(
+            name,
+            default_value=default,
+            description=f"posenet_node parameter {name}" + (f": {DESCRIPTIONS[name]}" if name in DESCRIPTIONS else ""),
+        )
         for name, (default, _) in NODE_PARAMETERS.items()
     ]
     posenet = Node(

@@ -26,8 +26,9 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
+from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.errors import PoseNetError
-from ros2_posenet.node_params import PARAMETERS
+from ros2_posenet.node_params import NETWORK_DEFAULT, PARAMETERS, THRESHOLDS, check_threshold, effective_threshold
 from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
 from ros2_posenet.posenet import PoseNet, parse_input_size
 from ros2_posenet.ros_image import ImageFormatError, UnsupportedEncodingError, bgr_to_msg, msg_to_bgr
@@ -36,6 +37,9 @@ from ros2_posenet.ros_messages import PoseArray, pose_array_msg
 NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1
 _REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
+DECODE_PARAMETERS = (*THRESHOLDS, "max_people")  # node parameters that are DecodeParams fields of the same name
+# What the node reports of the decoder's settings (log and /diagnostics); the last two come from the network.
+DECODE_REPORTED = (*DECODE_PARAMETERS, "min_keypoints", "min_pose_score")
 
 
 def _descriptor(name: str) -> ParameterDescriptor:
@@ -100,6 +104,8 @@ class PoseNetNode(Node):
 
     def start(self) -> None:
         """Load the network from the parameters, then open the topics and start the worker."""
+        for name in THRESHOLDS:  # before the network loads: a bad value should not wait for a model
+            check_threshold(name, self.param(name))
         input_size = parse_input_size(self.param("input_size")) if self.param("input_size") else None
         self.overlay_flags = parse_overlay_flags(self.param("overlay"))
         self.publish_overlay = bool(self.param("publish_overlay"))
@@ -110,12 +116,8 @@ class PoseNetNode(Node):
             backend=self.param("backend"),
             input_size=input_size,
         )
-        net.decode_params = replace(
-            net.decode_params,
-            keypoint_threshold=self.param("keypoint_threshold"),
-            link_threshold=self.param("link_threshold"),
-            max_people=self.param("max_people"),
-        )
+        self.network_params = net.decode_params  # the network's own thresholds, min_keypoints, min_pose_score
+        net.decode_params = self._decode_params(net.decode_params, {n: self.param(n) for n in DECODE_PARAMETERS})
         self.net = net
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.poses_pub = self.create_publisher(PoseArray, "poses", 10)
@@ -125,6 +127,7 @@ class PoseNetNode(Node):
         self.create_timer(float(self.param("stats_period")), self._report)
         self._worker.start()
         width, height = net.input_size
+        self.get_logger().info(f"decoding with {self._describe(DECODE_REPORTED, {})}")
         self.get_logger().info(
             f"{net.network_name} on {net.backend_name} at {width}x{height}, listening on "
             f"{self.resolve_topic_name('image')}, publishing {self.resolve_topic_name('poses')}"
@@ -140,18 +143,41 @@ class PoseNetNode(Node):
         if self.net is not None:
             self.net.close()
 
+    def _decode_params(self, current: DecodeParams, values: dict[str, Any]) -> DecodeParams:
+        """``current`` with node parameter ``values`` applied, -1.0 thresholds as the network's own.
+
+        A replace, never a fresh DecodeParams: the network's min_keypoints and min_pose_score stay.
+        """
+        changes = {
+            name: effective_threshold(name, value, getattr(self.network_params, name)) if name in THRESHOLDS else value
+            for name, value in values.items()
+        }
+        return replace(current, **changes)
+
+    def _describe(self, names: tuple[str, ...], changes: dict[str, Any]) -> str:
+        """``name value`` for each decoder setting in use, marking thresholds that are the network's.
+
+        ``changes``: parameter values being set (the callback runs before they are stored).
+        """
+        own = {n for n in THRESHOLDS if changes.get(n, self.param(n)) == NETWORK_DEFAULT}
+        return ", ".join(
+            f"{n} {getattr(self.net.decode_params, n)}" + (" (network default)" if n in own else "") for n in names
+        )
+
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Apply threshold/overlay changes atomically, or refuse them all with the reason."""
         changes = {p.name: p.value for p in parameters}
-        decode_keys = {"keypoint_threshold", "link_threshold", "max_people"}
+        decode_changes = {k: v for k, v in changes.items() if k in DECODE_PARAMETERS}
         try:
             flags = parse_overlay_flags(changes["overlay"]) if "overlay" in changes else self.overlay_flags
-            decode = replace(self.net.decode_params, **{k: v for k, v in changes.items() if k in decode_keys})
+            decode = self._decode_params(self.net.decode_params, decode_changes)
         except (ValueError, TypeError) as error:
             return SetParametersResult(successful=False, reason=str(error))
         self.net.decode_params = decode
         self.overlay_flags = flags
         self.publish_overlay = bool(changes.get("publish_overlay", self.publish_overlay))
+        if decode_changes:
+            self.get_logger().info(f"decoding with {self._describe(tuple(decode_changes), decode_changes)}")
         return SetParametersResult(successful=True)
 
     def _on_image(self, msg: Image) -> None:
@@ -227,6 +253,7 @@ class PoseNetNode(Node):
         values = {"fps": f"{fps:.2f}", "latency_ms": f"{latency_ms:.1f}", "inference_ms": f"{inference_ms:.1f}"}
         values |= {k: str(v) for k, v in counts.items()}
         values |= {"network": self.net.network_name, "backend": self.net.backend_name}
+        values |= {n: str(getattr(self.net.decode_params, n)) for n in DECODE_REPORTED}
         status = DiagnosticStatus(
             level=DiagnosticStatus.WARN if counts["rejected"] or counts["failed"] else DiagnosticStatus.OK,
             name=f"{self.get_fully_qualified_name()}: pose estimation",

@@ -18,7 +18,8 @@ from typing import List  # noqa: UP035 (launch recognises typing.List[int], not 
 
 import pytest
 
-from ros2_posenet.node_params import PARAMETERS
+from ros2_posenet.networks import NETWORKS
+from ros2_posenet.node_params import NETWORK_DEFAULT, NETWORK_DEFAULT_NOTE, PARAMETERS, THRESHOLDS
 
 yaml = pytest.importorskip("yaml", reason="PyYAML comes with the ROS 2 wheels (scripts/build_ros_msgs.sh)")
 
@@ -172,6 +173,26 @@ def test_posenet_launch_arguments_are_the_node_parameters_with_the_same_defaults
         assert value == ParameterValue(LaunchConfiguration(name), value_type=type(PARAMETERS[name].default)), name
     assert node.remappings == [("image", LaunchConfiguration("input_topic"))]
     assert declared["input_topic"].startswith("/")
+
+
+def test_thresholds_default_to_the_network_everywhere_and_say_so(describe):
+    """-1.0 (the chosen network's own threshold) is the default, and every place that shows it explains it."""
+    described = {
+        a.name: a.kwargs["description"] for a in of_type(describe("posenet.launch.py").entities, DeclareLaunchArgument)
+    }
+    yaml_lines = (REPO / "config" / "posenet.yaml").read_text().splitlines()
+    for name in THRESHOLDS:
+        spec = PARAMETERS[name]
+        assert spec.default == NETWORK_DEFAULT and spec.bounds == (NETWORK_DEFAULT, 1.0) and spec.dynamic, name
+        assert NETWORK_DEFAULT_NOTE in spec.description, name
+        for network in NETWORKS.values():  # ros2 param describe tells what -1.0 becomes
+            assert f"{network.name} {getattr(network, name)}" in spec.description, (network.name, spec.description)
+        # the launch argument says what the node's descriptor says (which adds each network's value)
+        prefix = f"posenet_node parameter {name}: "
+        assert described[name].startswith(prefix) and NETWORK_DEFAULT_NOTE in described[name], described[name]
+        assert spec.description.startswith(described[name].removeprefix(prefix)), (spec.description, described[name])
+        (line,) = [line for line in yaml_lines if line.strip().startswith(f"{name}:")]
+        assert NETWORK_DEFAULT_NOTE in line, line
 
 
 def test_posenet_launch_camera_and_rviz_are_optional(describe):

@@ -10,7 +10,8 @@ from ros_harness import SMALL_INPUT, NodeProcess, Probe, load_photo, require_ros
 
 require_ros()
 
-from ros2_posenet.node_params import PARAMETERS  # noqa: E402
+from ros2_posenet.networks import DEFAULT_NETWORK, NETWORKS  # noqa: E402
+from ros2_posenet.node_params import NETWORK_DEFAULT, NETWORK_DEFAULT_NOTE  # noqa: E402
 from ros2_posenet.ros_image import image_to_bgr  # noqa: E402
 
 
@@ -113,8 +114,7 @@ def test_parameters_change_at_run_time_and_bad_values_are_refused(graph):
 
     assert all(r.successful for r in probe.set_parameters(keypoint_threshold=1.0))
     assert len(probe.request(probe.image_msg(image))[0].poses) == 0, "no keypoint scores over 1"
-    default_threshold = PARAMETERS["keypoint_threshold"].default
-    assert all(r.successful for r in probe.set_parameters(keypoint_threshold=default_threshold, max_people=1))
+    assert all(r.successful for r in probe.set_parameters(keypoint_threshold=NETWORK_DEFAULT, max_people=1))
     assert len(probe.request(probe.image_msg(image))[0].poses) == 1
 
     assert all(r.successful for r in probe.set_parameters(overlay="none", max_people=100))
@@ -134,7 +134,7 @@ def test_parameters_change_at_run_time_and_bad_values_are_refused(graph):
 
     refused = {
         "keypoint_threshold": (1.5, "range"),
-        "link_threshold": (-0.2, "range"),
+        "link_threshold": (-1.5, "range"),
         "max_people": (0, "range"),
         "overlay": ("box,cats", "'cats' is not one of"),
         "network": ("resnet18-body", "read-only"),
@@ -145,3 +145,45 @@ def test_parameters_change_at_run_time_and_bad_values_are_refused(graph):
     # a refused change leaves the node as it was: same people, box overlay still on
     poses, overlay = probe.request(probe.image_msg(image))
     assert len(poses.poses) == people and not np.array_equal(overlay_image(overlay), image)
+
+
+def decoding(probe: Probe) -> dict[str, float]:
+    """The decoder settings the node reports on /diagnostics after now (so after any change just made)."""
+    values = probe.latest_diagnostics(after=probe.now())
+    return {
+        name: float(values[name])
+        for name in ("keypoint_threshold", "link_threshold", "min_keypoints", "min_pose_score")
+    }
+
+
+def test_thresholds_are_the_network_own_unless_set_and_minus_one_restores_them(graph):
+    node, probe = graph
+    spec = NETWORKS[DEFAULT_NETWORK]
+    own = {
+        "keypoint_threshold": spec.keypoint_threshold,
+        "link_threshold": spec.link_threshold,
+        "min_keypoints": spec.min_keypoints,
+        "min_pose_score": spec.min_pose_score,
+    }
+    assert spec.min_keypoints > 1, "a network whose min_keypoints differs from DecodeParams' shows it is kept"
+    assert f"keypoint_threshold {spec.keypoint_threshold} (network default)" in node.log()
+    assert decoding(probe) == own
+
+    image = load_photo("basketball1.png")
+    people = len(probe.request(probe.image_msg(image))[0].poses)
+    assert all(r.successful for r in probe.set_parameters(keypoint_threshold=0.6, link_threshold=0.3))
+    fewer = len(probe.request(probe.image_msg(image))[0].poses)  # the very next frame
+    assert fewer < people, (fewer, people)
+    assert decoding(probe) == {**own, "keypoint_threshold": 0.6, "link_threshold": 0.3}, "min_* kept"
+    log = node.log()  # the parameter service sets one parameter at a time: one line each
+    assert "decoding with keypoint_threshold 0.6\n" in log and "decoding with link_threshold 0.3\n" in log
+
+    assert all(r.successful for r in probe.set_parameters(keypoint_threshold=NETWORK_DEFAULT))
+    assert all(r.successful for r in probe.set_parameters(link_threshold=NETWORK_DEFAULT))
+    assert decoding(probe) == own
+    assert f"decoding with link_threshold {spec.link_threshold} (network default)\n" in node.log()
+    assert len(probe.request(probe.image_msg(image))[0].poses) == people
+
+    (result,) = probe.set_parameters(keypoint_threshold=-0.5)
+    assert not result.successful and NETWORK_DEFAULT_NOTE in result.reason, result.reason
+    assert decoding(probe) == own

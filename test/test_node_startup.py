@@ -29,6 +29,7 @@ def start_node(parameters: dict[str, object], tmp_path) -> subprocess.CompletedP
         ({"input_size": "huge"}, "input size must look like"),
         ({"overlay": "sparkles"}, "'sparkles' is not one of"),
         ({"keypoint_threshold": 2.0}, "out of range"),
+        ({"link_threshold": -0.5}, "link_threshold -0.5 is negative: use a value in [0, 1], or -1.0"),
         ({"max_people": "many"}, "expecting type 'INTEGER'"),
     ],
 )
