@@ -8,6 +8,7 @@ ratios come from one run. Columns (medians, ms):
   gpu          CudaDecoder.decode on maps already on the GPU (the pipeline's case): all six steps
                in 3 kernels, one copy, Pose objects built on the host
   gpu_device   CUDA-event time of the 3 kernels + copy on the GPU's clock (launch gaps included)
+  dev_no_asm   the same without the assembly kernel (gpu_steps=5): gpu_device - dev_no_asm is assembly
   gpu_host     the same as gpu on host maps (upload included)
   gpu_py_asm   steps 1-5 on the GPU, assembly by the shared Python assemble_people (gpu_steps=5)
   gpu_py_asg   steps 1-4 on the GPU, score tables copied, Python assignment + assembly (gpu_steps=4)
@@ -81,6 +82,7 @@ def measure(cmap: np.ndarray, paf: np.ndarray, decoders: dict[int, CudaDecoder],
         "numpy": median_ms(lambda: decode_cpu(cmap, paf, BODY), max(runs // 10, 10)),
         "gpu": median_ms(lambda: decoder.decode(*device_maps), runs),
         "gpu_device": device_ms(decoder, device_maps, runs),
+        "dev_no_asm": device_ms(decoders[5], device_maps, runs),
         "gpu_host": median_ms(lambda: decoder.decode(cmap, paf), runs),
         "gpu_py_asm": median_ms(lambda: decoders[5].decode(*device_maps), runs),
         "gpu_py_asg": median_ms(lambda: decoders[4].decode(*device_maps), runs),
@@ -106,12 +108,13 @@ def main() -> int:
             row = measure(*render_maps(truth, BODY, height, width), decoders, args.runs)
             rows.append({"maps": label, "people": count} | row)
     print(f"Decode medians in ms on {gpu.name}; body topology (18 keypoints, 21 links)")
-    header = f"{'maps':<20} {'people':>6} {'found':>5} {'numpy':>8} {'gpu':>7} {'gpu_device':>10} {'gpu_host':>8} "
-    print(header + f"{'gpu_py_asm':>10} {'gpu_py_asg':>10} {'speedup':>8}")
+    header = f"{'maps':<20} {'people':>6} {'found':>5} {'numpy':>8} {'gpu':>7} {'gpu_device':>10} {'dev_no_asm':>10} "
+    print(header + f"{'gpu_host':>8} {'gpu_py_asm':>10} {'gpu_py_asg':>10} {'speedup':>8}")
     for r in rows:
         print(
             f"{r['maps']:<20} {r['people']:>6} {r['found']:>5} {r['numpy']:>8.3f} {r['gpu']:>7.3f} "
-            f"{r['gpu_device']:>10.3f} {r['gpu_host']:>8.3f} {r['gpu_py_asm']:>10.3f} {r['gpu_py_asg']:>10.3f} "
+            f"{r['gpu_device']:>10.3f} {r['dev_no_asm']:>10.3f} {r['gpu_host']:>8.3f} {r['gpu_py_asm']:>10.3f} "
+            f"{r['gpu_py_asg']:>10.3f} "
             f"{r['speedup']:>7.1f}x" + (" (fell back to Python assembly)" if r["fell_back"] else "")
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True)
-class Keypoint:
-    """One body part of one person: topology id and name, position in pixels, confidence."""
+class Keypoint(NamedTuple):
+    """One body part of one person: topology id and name, position in pixels, confidence.
+
+    A named tuple because decoders build hundreds per frame and a tuple is built several times
+    faster than a frozen dataclass. Equality stays by type, like a dataclass's: a Keypoint never
+    equals a plain tuple.
+    """
 
     id: int
     name: str
@@ -16,8 +23,16 @@ class Keypoint:
     y: float
     score: float
 
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Keypoint and tuple.__eq__(self, other)
 
-@dataclass(frozen=True)
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
+
+
+@dataclass(frozen=True, init=False)
 class Pose:
     """One person: the keypoints found and the links (pairs of keypoint ids) joining them.
 
@@ -31,10 +46,29 @@ class Pose:
     score: float = 0.0
     box: tuple[float, float, float, float] = field(init=False)
 
-    def __post_init__(self) -> None:
-        xs = [k.x for k in self.keypoints] or [0.0]
-        ys = [k.y for k in self.keypoints] or [0.0]
-        object.__setattr__(self, "box", (min(xs), min(ys), max(xs), max(ys)))
+    def __init__(
+        self, id: int, keypoints: tuple[Keypoint, ...], links: tuple[tuple[int, int], ...], score: float = 0.0
+    ) -> None:
+        # One dict for all fields: decoders build a Pose per person per frame, and a frozen
+        # dataclass's generated __init__ sets each field through object.__setattr__ (slow).
+        xs = [k.x for k in keypoints] or [0.0]
+        ys = [k.y for k in keypoints] or [0.0]
+        box = (min(xs), min(ys), max(xs), max(ys))
+        _set(self, "__dict__", {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box})
+
+    @classmethod
+    def _with_box(
+        cls,
+        id: int,
+        keypoints: tuple[Keypoint, ...],
+        links: tuple[tuple[int, int], ...],
+        score: float,
+        box: tuple[float, float, float, float],
+    ) -> Pose:
+        """A Pose whose box the caller computed with array code (the GPU decoder): no per-keypoint scan."""
+        pose = object.__new__(cls)
+        _set(pose, "__dict__", {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box})
+        return pose
 
     @property
     def left(self) -> float:
@@ -62,7 +96,7 @@ class Pose:
         moved = []
         for keypoint in self.keypoints:
             x, y = transform(keypoint.x, keypoint.y)
-            moved.append(replace(keypoint, x=float(x), y=float(y)))
+            moved.append(keypoint._replace(x=float(x), y=float(y)))
         return Pose(id=self.id, keypoints=tuple(moved), links=self.links, score=self.score)
 
     def to_dict(self) -> dict:

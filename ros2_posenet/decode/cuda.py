@@ -11,6 +11,7 @@ GPUArrays (anything with ``__cuda_array_interface__``) or host NumPy arrays (upl
 
 from __future__ import annotations
 
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +79,13 @@ class CudaDecoder:
             self._score_links = module.get_function("score_links")
             self._score_links.prepare("PiiPPPiidPPPPPP")
             self._assemble = module.get_function("assemble")
-            self._assemble.prepare("iiiPPPPPPidiPPPPPPP")
+            self._assemble.prepare("iiiPPPPPPidiPPPPPPPP")
             self.stream = stream or cuda.Stream()
             links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
             self._links = cuda.to_device(links if links.size else np.zeros(2, np.int32))
         self._shape: tuple[int, int, int, int, int] | None = None
         self._maps: dict[str, tuple[object, int]] = {}  # upload buffers for host maps
+        self._link_sets: dict[int, tuple[tuple[int, int], ...]] = {}
 
     def _allocate(self, height: int, width: int, max_parts: int, max_people: int) -> None:
         """(Re)allocate scratch and result buffers when the map size or the parameters change."""
@@ -101,7 +103,12 @@ class CudaDecoder:
         self._order = cuda.mem_alloc(pair_slots * 4)
         self._host_tables = cuda.pagelocked_empty(pair_slots if self.gpu_steps == 4 else 1, np.float64)
         entries = MADE_CAP + k * max_parts
-        self._entries = (cuda.mem_alloc(entries * 8), cuda.mem_alloc(entries * 8), cuda.mem_alloc(entries * 4))
+        self._entries = (
+            cuda.mem_alloc(entries * 8),
+            cuda.mem_alloc(entries * 8),
+            cuda.mem_alloc(entries * 4),
+            cuda.mem_alloc(MADE_CAP * 32 * 8),  # each made person's link scores by link
+        )
         self._shape = shape
 
     def _device_map(self, name: str, array: object, channels: int) -> tuple[int, tuple[int, int]]:
@@ -129,12 +136,11 @@ class CudaDecoder:
         self.enqueue(cmap, paf)
         with self.gpu:
             self.stream.synchronize()
-        candidates = self._candidates()
         header = self._ints(self.topology.num_keypoints + self.topology.num_links, 2)
         self.fell_back = self.gpu_steps == 6 and bool(header[1])
         if self.gpu_steps == 6 and not self.fell_back:
-            return self._people(candidates, header[0])
-        return assemble_people(candidates, self._connections(), self.topology, self.params)
+            return self._people(header[0])
+        return assemble_people(self._candidates(), self._connections(), self.topology, self.params)
 
     def decode_tables(self, cmap: object, paf: object) -> tuple[list[np.ndarray], list[list[Connection]]]:
         """Steps 1-5 on the GPU: per keypoint ``[n, 3]`` (y, x, score) candidates; per link connections."""
@@ -253,23 +259,48 @@ class CudaDecoder:
             for link, count in enumerate(self._ints(topology.num_keypoints, topology.num_links))
         ]
 
-    def _people(self, candidates: list[np.ndarray], count: int) -> list[Pose]:
-        """The Pose objects of the people the assembly kernel finished (ordered, numbered, cut)."""
-        topology, layout = self.topology, self._layout
+    def _people(self, count: int) -> list[Pose]:
+        """The Pose objects of the people the assembly kernel finished (ordered, numbered, cut).
+
+        Array code gathers every keypoint's row and every box at once; the per-object Python work
+        is one tuple per keypoint and one Pose per person, which is most of a decode's host time.
+        """
+        if count == 0:
+            return []
+        topology, layout, max_parts = self.topology, self._layout, self._shape[2]
         k = topology.num_keypoints
-        rows = [c.tolist() for c in candidates]
         slots = self._host[layout.people_slots : layout.people_links].view(np.int32)[: count * k].reshape(count, k)
+        parts = self._doubles(layout.parts, layout.scores).reshape(k * max_parts, 3)
+        present = slots >= 0
+        people, ids = np.nonzero(present)  # person by person, keypoint ids ascending
+        rows = parts[ids * max_parts + slots[people, ids]]
+        ends = np.cumsum(np.count_nonzero(present, axis=1))
+        starts = np.concatenate(([0], ends[:-1]))
+        (top, left), (bottom, right) = (
+            reduce.reduceat(rows[:, :2], starts).T.tolist() for reduce in (np.minimum, np.maximum)
+        )
+        boxes = zip(left, top, right, bottom, strict=True)
+        ys, xs, scores = rows.T.tolist()
+        ids = ids.tolist()
+        names = map(topology.keypoints.__getitem__, ids)
+        # tuple.__new__ straight from C: NamedTuple's own __new__ is a Python function, twice as slow.
+        keypoints = list(map(tuple.__new__, repeat(Keypoint), zip(ids, names, xs, ys, scores, strict=True)))
         scores = self._doubles(layout.people_scores, layout.pairs)[:count].tolist()
         bits = self._host[layout.people_links : layout.size].view(np.uint32)[:count].tolist()
-        poses = []
-        for number, person in enumerate(slots.tolist()):
-            keypoints = tuple(
-                Keypoint(id=keypoint, name=topology.keypoints[keypoint], x=row[1], y=row[0], score=row[2])
-                for keypoint, row in ((keypoint, rows[keypoint][c]) for keypoint, c in enumerate(person) if c >= 0)
-            )
-            links = tuple(link for index, link in enumerate(topology.links) if bits[number] >> index & 1)
-            poses.append(Pose(id=number, keypoints=keypoints, links=links, score=scores[number]))
-        return poses
+        spans = zip(starts.tolist(), ends.tolist(), boxes, bits, scores, strict=True)
+        link_sets, new_pose = self._link_sets, Pose._with_box
+        return [
+            new_pose(number, tuple(keypoints[start:end]), link_sets.get(bit) or self._links_of(bit), score, box)
+            for number, (start, end, box, bit, score) in enumerate(spans)
+        ]
+
+    def _links_of(self, bits: int) -> tuple[tuple[int, int], ...]:
+        """The topology links whose bits are set, in topology order (memoised: few distinct sets)."""
+        links = self._link_sets.get(bits)
+        if links is None:
+            links = tuple(link for index, link in enumerate(self.topology.links) if bits >> index & 1)
+            self._link_sets[bits] = links
+        return links
 
 
 _DECODERS: dict[Topology, CudaDecoder] = {}

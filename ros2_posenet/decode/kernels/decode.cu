@@ -171,14 +171,17 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
 
 
 // Step 6 (docs/decoding.md), one block: the assembly rules of decode/assembly.py over the chosen
-// connections, then scoring, filtering, ordering and the max_people cut. The connection walk is
-// sequential by definition (thread 0, its state in shared memory); scoring and ranking are
-// parallel. Where the state does not fit, header[1] = 1 and the host runs assembly.py instead.
+// connections, then scoring, filtering, ordering and the max_people cut. The connection walk
+// (warp 0, its state in shared memory, each person's filled slots a bit mask so that the overlap
+// test of a merge is one AND) gives the sequential walk's result with the connections between
+// merges handled in parallel; scoring and ranking are parallel.
+// Where the state does not fit, header[1] = 1 and the host runs assembly.py instead.
 // Output: header[0] people; per person its candidate per keypoint (-1 absent), score, link bits.
 #define OWNER_CAP 4096       // keypoint types * max_parts
 #define SLOT_CAP 8192        // people made from connections * keypoint types
 #define CONNECTION_CAP 2048  // chosen connections of all links
 #define MADE_CAP 512         // people made from connections
+#define RANK_CAP 384         // people ranked in shared memory (more: in global memory)
 
 __device__ bool person_before(double score, double left, int key, double other_score, double other_left, int other_key)
 {
@@ -193,17 +196,23 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
                          const int* __restrict__ connection_counts, const double* __restrict__ connection_scores,
                          const int* __restrict__ connection_pairs, int min_keypoints, double min_pose_score,
                          int max_people, double* __restrict__ entry_score, double* __restrict__ entry_left,
-                         int* __restrict__ entry_key, int* __restrict__ header, int* __restrict__ people_slots,
+                         int* __restrict__ entry_key, double* __restrict__ person_link_scores, int* __restrict__ header, int* __restrict__ people_slots,
                          double* __restrict__ people_scores, unsigned int* __restrict__ people_links)
 {
     __shared__ short owner[OWNER_CAP];
     __shared__ short slots[SLOT_CAP];
     __shared__ short recorded[CONNECTION_CAP];
-    __shared__ int connection_slot[CONNECTION_CAP];
-    __shared__ short2 pair[CONNECTION_CAP];
+    __shared__ short connection_slot[CONNECTION_CAP];  // link * max_parts + index: < 32 * 1000
+    // The walk's (i, j) pairs; once it is done, the same bytes hold the people being ranked.
+    __shared__ double pool[CONNECTION_CAP / 2];
     __shared__ short merged_into[MADE_CAP];
+    __shared__ unsigned int filled[MADE_CAP], link_bits[MADE_CAP];
     __shared__ int first_connection[33], count_of[32], link_a[32], link_b[32];
     __shared__ int made, overflow, total, valid;
+    short2* pair = reinterpret_cast<short2*>(pool);
+    double* rank_score = pool;
+    double* rank_left = pool + RANK_CAP;
+    int* rank_key = reinterpret_cast<int*>(pool + 2 * RANK_CAP);
     const int K = num_keypoints;
     const int made_cap = min(MADE_CAP, SLOT_CAP / max(K, 1));
 
@@ -228,6 +237,11 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
     }
     // Everything the sequential walk reads goes to shared memory first, in parallel.
     for (int t = threadIdx.x; t < K * max_parts; t += blockDim.x) owner[t] = -1;
+    for (int t = threadIdx.x; t < made_cap * K; t += blockDim.x) slots[t] = -1;
+    for (int p = threadIdx.x; p < made_cap; p += blockDim.x) {
+        merged_into[p] = -1;
+        filled[p] = link_bits[p] = 0;
+    }
     for (int k = threadIdx.x; k < K; k += blockDim.x) count_of[k] = counts[k];
     for (int c = threadIdx.x; c < total; c += blockDim.x) {
         int l = 0;
@@ -239,129 +253,200 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
     }
     __syncthreads();
 
-    if (threadIdx.x == 0) {
-        int c = 0;
-        for (int l = 0; l < num_links && !overflow; ++l) {
+    // The walk, by warp 0. Within a link, a connection only touches the people holding its own two
+    // candidates, which no other connection of the link holds; only a merge changes who holds what.
+    // So the connections up to the next merge go in parallel (a new person's number is its rank among
+    // the new people, in connection order), and each merge on its own.
+    if (threadIdx.x < 32) {
+        const unsigned int all = 0xffffffffu;
+        const int lane = threadIdx.x;
+        int people = 0;
+        bool full = false;
+        for (int l = 0; l < num_links && !full; ++l) {
             const int a = link_a[l], b = link_b[l];
-            for (; c < first_connection[l + 1]; ++c) {
-                const int i = pair[c].x, j = pair[c].y;
-                const int ha = owner[a * max_parts + i], hb = owner[b * max_parts + j];
-                if (ha < 0 && hb < 0) {
-                    if (made == made_cap) {
-                        overflow = 1;
+            const unsigned int bit_a = 1u << a, bit_b = 1u << b;
+            const int end = first_connection[l + 1];
+            for (int c = first_connection[l]; c < end && !full;) {
+                int stop = end;  // the next merge
+                for (int first = c; first < stop; first += 32) {
+                    const int t = first + lane;
+                    bool merge = false;
+                    if (t < end) {
+                        const int ha = owner[a * max_parts + pair[t].x], hb = owner[b * max_parts + pair[t].y];
+                        merge = ha >= 0 && hb >= 0 && ha != hb;
+                    }
+                    const unsigned int merges = __ballot_sync(all, merge);
+                    if (merges) stop = first + __ffs(merges) - 1;
+                }
+                for (int first = c; first < stop; first += 32) {
+                    const int t = first + lane;
+                    const bool active = t < stop;
+                    int i = 0, j = 0, ha = -1, hb = -1;
+                    if (active) {
+                        i = pair[t].x;
+                        j = pair[t].y;
+                        ha = owner[a * max_parts + i];
+                        hb = owner[b * max_parts + j];
+                    }
+                    const bool fresh = active && ha < 0 && hb < 0;
+                    const unsigned int fresh_lanes = __ballot_sync(all, fresh);
+                    if (people + __popc(fresh_lanes) > made_cap) {
+                        full = true;
                         break;
                     }
-                    const int p = made++;
-                    for (int k = 0; k < K; ++k) slots[p * K + k] = -1;
-                    merged_into[p] = -1;
-                    slots[p * K + a] = i;
-                    slots[p * K + b] = j;
-                    owner[a * max_parts + i] = p;
-                    owner[b * max_parts + j] = p;
-                    recorded[c] = p;
-                } else if (hb < 0) {
-                    if (slots[ha * K + b] < 0) {
-                        slots[ha * K + b] = j;
-                        owner[b * max_parts + j] = ha;
-                        recorded[c] = ha;
-                    }
-                } else if (ha < 0) {
-                    if (slots[hb * K + a] < 0) {
-                        slots[hb * K + a] = i;
-                        owner[a * max_parts + i] = hb;
-                        recorded[c] = hb;
-                    }
-                } else if (ha == hb) {
-                    recorded[c] = ha;
-                } else {
-                    bool overlap = false;
-                    for (int k = 0; k < K && !overlap; ++k) overlap = slots[ha * K + k] >= 0 && slots[hb * K + k] >= 0;
-                    if (!overlap) {
-                        for (int k = 0; k < K; ++k) {
-                            const int candidate = slots[hb * K + k];
-                            if (candidate >= 0) {
-                                slots[ha * K + k] = candidate;
-                                owner[k * max_parts + candidate] = ha;
-                            }
+                    if (fresh) {
+                        const int p = people + __popc(fresh_lanes & ((1u << lane) - 1));
+                        slots[p * K + a] = i;
+                        slots[p * K + b] = j;
+                        filled[p] = bit_a | bit_b;
+                        owner[a * max_parts + i] = p;
+                        owner[b * max_parts + j] = p;
+                        recorded[t] = p;
+                    } else if (active && hb < 0) {
+                        if (!(filled[ha] & bit_b)) {
+                            slots[ha * K + b] = j;
+                            filled[ha] |= bit_b;
+                            owner[b * max_parts + j] = ha;
+                            recorded[t] = ha;
                         }
+                    } else if (active && ha < 0) {
+                        if (!(filled[hb] & bit_a)) {
+                            slots[hb * K + a] = i;
+                            filled[hb] |= bit_a;
+                            owner[a * max_parts + i] = hb;
+                            recorded[t] = hb;
+                        }
+                    } else if (active) {
+                        recorded[t] = ha;  // both held by one person: no merge comes before stop
+                    }
+                    people += __popc(fresh_lanes);
+                    __syncwarp();
+                }
+                if (full || stop == end) break;
+                // The merge: the person holding b's candidate joins the one holding a's, if their
+                // filled slots do not overlap; a lane per keypoint moves the candidates.
+                const int ha = owner[a * max_parts + pair[stop].x], hb = owner[b * max_parts + pair[stop].y];
+                const unsigned int slots_a = filled[ha], slots_b = filled[hb];
+                __syncwarp();
+                if (!(slots_a & slots_b)) {
+                    if (slots_b >> lane & 1) {
+                        const int candidate = slots[hb * K + lane];
+                        slots[ha * K + lane] = candidate;
+                        owner[lane * max_parts + candidate] = ha;
+                    }
+                    if (lane == 0) {
+                        filled[ha] = slots_a | slots_b;
                         merged_into[hb] = ha;
-                        recorded[c] = ha;
+                        recorded[stop] = ha;
                     }
                 }
+                __syncwarp();
+                c = stop + 1;
             }
         }
-        if (overflow) header[0] = 0, header[1] = 1;
+        if (lane == 0) {
+            made = people;
+            overflow = full;
+            if (full) header[0] = 0, header[1] = 1;
+        }
     }
     __syncthreads();
     if (overflow) return;
 
     // A connection recorded for a person that was absorbed later belongs to the absorbing person.
+    // A person records at most one connection per link (its slots never change once filled), so
+    // its link scores are kept by link: [person][32], in link order, which is connection order.
     for (int c = threadIdx.x; c < total; c += blockDim.x) {
         int p = recorded[c];
         while (p >= 0 && merged_into[p] >= 0) p = merged_into[p];
-        recorded[c] = p;
+        if (p < 0) continue;
+        const int l = connection_slot[c] / max_parts;
+        person_link_scores[p * 32 + l] = connection_scores[connection_slot[c]];
+        atomicOr(&link_bits[p], 1u << l);
     }
     __syncthreads();
 
-    // Entries in creation order: people made from connections, then every unowned candidate alone.
-    const int entries = made + K * max_parts;
-    for (int e = threadIdx.x; e < entries; e += blockDim.x) {
+    // Entries in creation order: people made from connections (one warp each, a lane per keypoint
+    // and per link, summed in keypoint and link order as the host does), then every unowned
+    // candidate alone (one thread each).
+    const int lane = threadIdx.x % 32;
+    for (int e = threadIdx.x / 32; e < made; e += blockDim.x / 32) {
+        if (merged_into[e] >= 0) continue;
+        const int candidate = lane < K ? slots[e * K + lane] : -1;
+        double row_x = 0.0, row_score = 0.0;
+        if (candidate >= 0) {
+            const double* row = parts + ((size_t)lane * max_parts + candidate) * 3;
+            row_x = row[1];
+            row_score = row[2];
+        }
         int n = 0, m = 0;
         double sum = 0.0, left = 0.0, link_sum = 0.0;
-        if (e < made) {
-            if (merged_into[e] < 0) {
-                for (int k = 0; k < K; ++k) {
-                    const int candidate = slots[e * K + k];
-                    if (candidate < 0) continue;
-                    const double* row = parts + ((size_t)k * max_parts + candidate) * 3;
-                    left = n == 0 ? row[1] : fmin(left, row[1]);
-                    sum += row[2];
-                    ++n;
-                }
-                for (int c = 0; c < total; ++c)
-                    if (recorded[c] == e) {
-                        link_sum += connection_scores[connection_slot[c]];
-                        ++m;
-                    }
-            }
-        } else {
-            const int k = (e - made) / max_parts, candidate = (e - made) % max_parts;
-            if (candidate < count_of[k] && owner[k * max_parts + candidate] < 0) {
-                const double* row = parts + ((size_t)k * max_parts + candidate) * 3;
-                left = row[1];
-                sum = row[2];
-                n = 1;
-            }
+        for (unsigned int rest = __ballot_sync(0xffffffffu, candidate >= 0); rest; rest &= rest - 1) {
+            const int k = __ffs(rest) - 1;
+            const double x = __shfl_sync(0xffffffffu, row_x, k);
+            left = n == 0 ? x : fmin(left, x);
+            sum += __shfl_sync(0xffffffffu, row_score, k);
+            ++n;
         }
-        double score = n > 0 ? sum / n : 0.0;
+        const unsigned int bits = link_bits[e];
+        const double link_score = bits >> lane & 1 ? person_link_scores[e * 32 + lane] : 0.0;
+        for (unsigned int rest = bits; rest; rest &= rest - 1) {
+            link_sum += __shfl_sync(0xffffffffu, link_score, __ffs(rest) - 1);
+            ++m;
+        }
+        double score = sum / n;
         if (m > 0) score += link_sum / m;
-        if (n > 0 && n >= min_keypoints && !(score < min_pose_score)) {
+        if (lane == 0 && n >= min_keypoints && !(score < min_pose_score)) {
             const int slot = atomicAdd(&valid, 1);  // compacted; the key keeps creation order for ties
             entry_score[slot] = score;
             entry_left[slot] = left;
             entry_key[slot] = e;
+            if (slot < RANK_CAP) {
+                rank_score[slot] = score;
+                rank_left[slot] = left;
+                rank_key[slot] = e;
+            }
+        }
+    }
+    for (int t = threadIdx.x; t < K * max_parts; t += blockDim.x) {
+        const int k = t / max_parts, candidate = t % max_parts;
+        if (candidate >= count_of[k] || owner[t] >= 0) continue;
+        const double* row = parts + ((size_t)k * max_parts + candidate) * 3;
+        const double score = row[2];
+        if (min_keypoints <= 1 && !(score < min_pose_score)) {
+            const int slot = atomicAdd(&valid, 1);
+            entry_score[slot] = score;
+            entry_left[slot] = row[1];
+            entry_key[slot] = made + t;
+            if (slot < RANK_CAP) {
+                rank_score[slot] = score;
+                rank_left[slot] = row[1];
+                rank_key[slot] = made + t;
+            }
         }
     }
     __syncthreads();
 
-    for (int v = threadIdx.x; v < valid; v += blockDim.x) {
-        const double score = entry_score[v], left = entry_left[v];
-        const int e = entry_key[v];
+    const int ranked = valid;
+    const bool in_shared = ranked <= RANK_CAP;
+    const double* scores = in_shared ? rank_score : entry_score;
+    const double* lefts = in_shared ? rank_left : entry_left;
+    const int* keys = in_shared ? rank_key : entry_key;
+    for (int v = threadIdx.x; v < ranked; v += blockDim.x) {
+        const double score = scores[v], left = lefts[v];
+        const int e = keys[v];
         int rank = 0;
-        for (int u = 0; u < valid; ++u)
-            rank += person_before(entry_score[u], entry_left[u], entry_key[u], score, left, e);
+        for (int u = 0; u < ranked; ++u) rank += person_before(scores[u], lefts[u], keys[u], score, left, e);
         if (rank >= max_people) continue;
-        unsigned int bits = 0;
         if (e < made) {
             for (int k = 0; k < K; ++k) people_slots[rank * K + k] = slots[e * K + k];
-            for (int c = 0; c < total; ++c)
-                if (recorded[c] == e) bits |= 1u << (connection_slot[c] / max_parts);
+            people_links[rank] = link_bits[e];
         } else {
             for (int k = 0; k < K; ++k) people_slots[rank * K + k] = -1;
             people_slots[rank * K + (e - made) / max_parts] = (e - made) % max_parts;
+            people_links[rank] = 0;
         }
         people_scores[rank] = score;
-        people_links[rank] = bits;
     }
-    if (threadIdx.x == 0) header[0] = min(valid, max_people), header[1] = 0;
+    if (threadIdx.x == 0) header[0] = min(ranked, max_people), header[1] = 0;
 }
