@@ -154,3 +154,17 @@ def test_posenet_auto_backend_runs_the_whole_gpu_path(torch, mobilenet) -> None:
     assert set(gpu.last_timings) >= {"preprocess", "inference", "decode", "total"}
     gpu.set_thresholds(keypoint=0.99)
     assert gpu.process(image) == []
+
+
+def test_posenet_gpu_path_works_from_another_thread(torch, mobilenet) -> None:
+    """The ROS node builds PoseNet in its main thread and processes frames in a worker thread."""
+    import threading
+
+    image = photo("basketball2.png")
+    net = PoseNet("mobilenet-thin-body", backend="auto")
+    expected = net.process(image)
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(net.process(image)))
+    worker.start()
+    worker.join(timeout=60)
+    assert results and [p.to_dict() for p in results[0]] == [p.to_dict() for p in expected]
