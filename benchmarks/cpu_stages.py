@@ -9,13 +9,12 @@ medians and writes every number as JSON. Networks whose files are not installed 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from results_io import run, write_results
 
 from ros2_posenet.errors import ModelError
 from ros2_posenet.networks import NETWORKS
@@ -61,13 +60,9 @@ def main() -> int:
             f"{r['network']:<22} {r['input']:>9} {r['preprocess']:>11.2f} {r['inference']:>10.2f} "
             f"{r['decode']:>8.2f} {r['total']:>8.2f} {r['people']:>6}"
         )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"runs": args.runs, "image": args.image.name, "machine": platform.processor() or platform.machine()}
-    meta["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ")
-    args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    print(f"wrote {args.json}")
+    write_results(args.json, args.runs, rows, image=args.image.name, time=time.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

@@ -17,13 +17,13 @@ ratios come from one run. Columns (medians, ms):
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from results_io import run, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 from decode_helpers import BODY  # noqa: E402  (poseNet's body topology, shared with the tests)
@@ -32,7 +32,6 @@ from test_gpu_decode import assert_same_people  # noqa: E402
 from ros2_posenet.cuda_context import GpuContext  # noqa: E402
 from ros2_posenet.decode.cpu import decode_cpu  # noqa: E402
 from ros2_posenet.decode.cuda import CudaDecoder  # noqa: E402
-from ros2_posenet.errors import PoseNetError  # noqa: E402
 from ros2_posenet.synthetic import random_people, render_maps  # noqa: E402
 
 MAP_SIZES = {"56x56 (poseNet)": (56, 56), "80x60 (640x480/8)": (60, 80), "160x90 (1280x720/8)": (90, 160)}
@@ -117,14 +116,9 @@ def main() -> int:
             f"{r['gpu_py_asg']:>10.3f} "
             f"{r['speedup']:>7.1f}x" + (" (fell back to Python assembly)" if r["fell_back"] else "")
         )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"gpu": gpu.name, "cpu": platform.processor() or platform.machine(), "python": platform.python_version()}
-    args.json.write_text(json.dumps({"machine": machine, "runs": args.runs, "rows": rows}, indent=2))
+    write_results(args.json, args.runs, rows, gpu=gpu.name, python=platform.python_version())
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except PoseNetError as error:  # missing pycuda/torch/GPU: one line, not a traceback
-        raise SystemExit(f"error: {error}") from None
+    run(main)

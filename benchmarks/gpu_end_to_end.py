@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from results_io import run, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 from decode_helpers import BODY, BODY_NAMES, BODY_SKELETON  # noqa: E402  (poseNet's body topology)
@@ -169,14 +169,9 @@ def main() -> int:
             f"{r['preprocess']:>6.3f} {r['inference']:>6.3f} {r['decode']:>6.3f} {r['cpu']:>8.2f} "
             f"{r['people']:>6} {r['candidates']:>5}"
         )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"gpu": gpu, "cpu": platform.processor() or platform.machine(), "torch": torch.__version__}
-    args.json.write_text(json.dumps({"machine": machine, "runs": args.runs, "rows": rows}, indent=2))
+    write_results(args.json, args.runs, rows, gpu=gpu, torch=torch.__version__)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except PoseNetError as error:  # missing pycuda/torch/GPU: one line, not a traceback
-        raise SystemExit(f"error: {error}") from None
+    run(main)
