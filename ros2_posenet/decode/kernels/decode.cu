@@ -183,6 +183,18 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
 #define MADE_CAP 512         // people made from connections
 #define RANK_CAP 384         // people ranked in shared memory (more: in global memory)
 
+// A connection whose other end a person already holds: that person takes candidate `c` of keypoint
+// `k` unless its slot `k` is filled, and records the link.
+__device__ void join_person(int person, int k, int c, int K, int max_parts, short* slots, unsigned int* filled,
+                            short* owner, short* recorded) {
+    if (!(filled[person] & (1u << k))) {
+        slots[person * K + k] = c;
+        filled[person] |= 1u << k;
+        owner[k * max_parts + c] = person;
+        *recorded = person;
+    }
+}
+
 __device__ bool person_before(double score, double left, int key, double other_score, double other_left, int other_key)
 {
     // Python's stable sort by (-score, leftmost x): creation order breaks the remaining ties.
@@ -303,19 +315,9 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
                         owner[b * max_parts + j] = p;
                         recorded[t] = p;
                     } else if (active && hb < 0) {
-                        if (!(filled[ha] & bit_b)) {
-                            slots[ha * K + b] = j;
-                            filled[ha] |= bit_b;
-                            owner[b * max_parts + j] = ha;
-                            recorded[t] = ha;
-                        }
+                        join_person(ha, b, j, K, max_parts, slots, filled, owner, recorded + t);
                     } else if (active && ha < 0) {
-                        if (!(filled[hb] & bit_a)) {
-                            slots[hb * K + a] = i;
-                            filled[hb] |= bit_a;
-                            owner[a * max_parts + i] = hb;
-                            recorded[t] = hb;
-                        }
+                        join_person(hb, a, i, K, max_parts, slots, filled, owner, recorded + t);
                     } else if (active) {
                         recorded[t] = ha;  // both held by one person: no merge comes before stop
                     }
