@@ -16,7 +16,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ros2_posenet.errors import BackendUnavailableError
+from ros2_posenet.errors import BackendUnavailableError, import_optional
 
 PYCUDA_HINT = "pip install pycuda (builds against the CUDA toolkit; needs nvcc on PATH at run time)"
 CUDA_BIN = Path("/usr/local/cuda/bin")  # where JetPack and NVIDIA's installers put nvcc, often not on PATH
@@ -24,11 +24,7 @@ CUDA_BIN = Path("/usr/local/cuda/bin")  # where JetPack and NVIDIA's installers 
 
 def import_pycuda() -> ModuleType:
     """``pycuda.driver``, or a one-line BackendUnavailableError saying what to install."""
-    try:
-        import pycuda.driver as cuda
-    except ImportError:
-        raise BackendUnavailableError(f"pycuda is not installed: {PYCUDA_HINT}") from None
-    return cuda
+    return import_optional("pycuda.driver", f"pycuda is not installed: {PYCUDA_HINT}")
 
 
 def gpu_status() -> tuple[bool, str]:

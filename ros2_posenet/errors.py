@@ -1,5 +1,8 @@
 """Errors users see: each carries one line that says what is wrong and what to do."""
 
+import importlib
+from types import ModuleType
+
 
 class PoseNetError(Exception):
     """Base of every error ros2_posenet reports to a user as a single line."""
@@ -15,3 +18,11 @@ class BackendUnavailableError(PoseNetError):
 
 class InputError(PoseNetError):
     """An input (image, video, camera, glob, folder) cannot be read."""
+
+
+def import_optional(module: str, missing: str) -> ModuleType:
+    """Import an optional runtime (onnxruntime, torch, tensorrt, pycuda); ``missing`` says what to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise BackendUnavailableError(missing) from None

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from ros2_posenet.engines.base import Engine, check_output_channels
-from ros2_posenet.errors import BackendUnavailableError, ModelError
+from ros2_posenet.errors import BackendUnavailableError, ModelError, import_optional
 from ros2_posenet.networks import ResolvedNetwork
 
 
-def _import_onnxruntime():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise BackendUnavailableError("ONNX Runtime is not installed: pip install onnxruntime") from None
-    return onnxruntime
+def _import_onnxruntime() -> ModuleType:
+    return import_optional("onnxruntime", "ONNX Runtime is not installed: pip install onnxruntime")
 
 
 def cuda_provider_available() -> bool:

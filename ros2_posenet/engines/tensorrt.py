@@ -18,7 +18,7 @@ import numpy as np
 from ros2_posenet.cuda_context import GpuContext, gpu_status, import_pycuda
 from ros2_posenet.engines.base import Engine, check_output_channels
 from ros2_posenet.engines.engine_cache import EngineCache, EngineKey, engine_path
-from ros2_posenet.errors import BackendUnavailableError, ModelError
+from ros2_posenet.errors import BackendUnavailableError, ModelError, import_optional
 from ros2_posenet.files import sha256_file
 from ros2_posenet.networks import ResolvedNetwork
 
@@ -34,11 +34,7 @@ WORKSPACE_BYTES = 1 << 30
 
 def import_tensorrt() -> ModuleType:
     """The ``tensorrt`` module, or a one-line BackendUnavailableError saying what to install."""
-    try:
-        import tensorrt
-    except ImportError:
-        raise BackendUnavailableError(TENSORRT_HINT) from None
-    return tensorrt
+    return import_optional("tensorrt", TENSORRT_HINT)
 
 
 def tensorrt_status() -> tuple[bool, str]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ros2_posenet.cuda_context import GpuContext, gpu_status, import_pycuda
 from ros2_posenet.engines.base import Engine, check_output_channels
-from ros2_posenet.errors import BackendUnavailableError, ModelError
+from ros2_posenet.errors import BackendUnavailableError, ModelError, import_optional
 from ros2_posenet.networks import ResolvedNetwork
 
 LOG = logging.getLogger("ros2_posenet")
@@ -25,11 +25,7 @@ TORCH_HINT = "pip install torch (a CUDA build) and pycuda"
 
 
 def _import_torch() -> ModuleType:
-    try:
-        import torch
-    except ImportError:
-        raise BackendUnavailableError(f"PyTorch is not installed: {TORCH_HINT}") from None
-    return torch
+    return import_optional("torch", f"PyTorch is not installed: {TORCH_HINT}")
 
 
 def torch_cuda_status() -> tuple[bool, str]:
