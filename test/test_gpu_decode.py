@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not GPU[0], reason=f"no usable GPU: {GPU[1]}")
 
 
 def assert_same_people(actual: list[Pose], expected: list[Pose], tolerance: float = 1e-6) -> None:
-    """Same people in the same order: ids, keypoint ids, links, positions and scores within ``tolerance``."""
+    """Same people in the same order: ids, keypoint ids, links, positions, scores and boxes within ``tolerance``."""
     assert len(actual) == len(expected), f"{len(actual)} people, expected {len(expected)}"
     for got, want in zip(actual, expected, strict=True):
         assert got.id == want.id and got.links == want.links, f"pose {want.id}: links {got.links} != {want.links}"
@@ -27,6 +27,7 @@ def assert_same_people(actual: list[Pose], expected: list[Pose], tolerance: floa
         reference = np.array([(k.x, k.y, k.score) for k in want.keypoints])
         assert np.abs(values - reference).max() <= tolerance, f"pose {want.id}: {np.abs(values - reference).max()}"
         assert abs(got.score - want.score) <= tolerance
+        assert np.abs(np.subtract(got.box, want.box)).max() <= tolerance, f"pose {want.id}: box {got.box}"
 
 
 def gpu_arrays(*arrays: np.ndarray) -> list:
@@ -67,7 +68,9 @@ def test_synthetic_people_same_as_numpy(decoders, topology: Topology, count: int
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_noise_maps_many_candidates_same_as_numpy(seed: int) -> None:
-    """Random maps: hundreds of peaks per keypoint, the max_parts cut and dense score tables."""
+    """Random maps: hundreds of peaks per keypoint, the max_parts cut and dense score tables. Each seed
+    also has links where one person holds candidates of two connections (4 per seed, counted once on
+    the host), the assembly kernel's one-merge-at-a-time path."""
     from ros2_posenet.decode.cuda import CudaDecoder
 
     rng = np.random.default_rng(seed)

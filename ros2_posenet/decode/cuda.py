@@ -2,11 +2,12 @@
 
 Three kernel launches (``kernels/decode.cu``): peaks + refinement (one block per keypoint type),
 PAF line integrals + greedy assignment (one block per link), assembly + scoring + ordering (one
-block). One copy brings candidates, connections and the finished people to the host, which only
-builds the ``Pose`` objects. When a frame's assembly state does not fit the kernel's shared
-memory (hundreds of fragments), the shared ``assemble_people`` runs on the copied connections
-instead: the same people either way. Maps may be torch CUDA tensors, CuPy arrays, pycuda
-GPUArrays (anything with ``__cuda_array_interface__``) or host NumPy arrays (uploaded first).
+block). One copy brings candidates, connections and the finished people (their keypoint rows,
+boxes, scores and links, in rank order) to the host, which only builds the ``Pose`` objects.
+When a frame's assembly state does not fit the kernel's shared memory (hundreds of fragments),
+the shared ``assemble_people`` runs on the copied connections instead: the same people either
+way. Maps may be torch CUDA tensors, CuPy arrays, pycuda GPUArrays (anything with
+``__cuda_array_interface__``) or host NumPy arrays (uploaded first).
 """
 
 from __future__ import annotations
@@ -25,23 +26,51 @@ from ros2_posenet.topology import Topology
 KERNELS = Path(__file__).parent / "kernels" / "decode.cu"
 PEAK_THREADS = 1024
 LINK_THREADS = 256
-ASSEMBLY_THREADS = 256
+ASSEMBLY_THREADS = 1024  # a warp per person when scoring: 32 people at once
 MADE_CAP = 512  # people made from connections that the assembly kernel can hold (decode.cu)
+# The assembly kernel's outputs, in its parameter order.
+PEOPLE_REGIONS = ("people_ends", "people_scores", "people_links", "people_boxes")
+PEOPLE_REGIONS += ("row_ids", "row_x", "row_y", "row_score")
 
 
 class _Layout:
-    """Byte offsets of one packed result buffer: ints, then doubles, then ints again (8-byte aligned)."""
+    """Where each region of the packed result buffer starts: the header ints (keypoint counts,
+    connection counts, people count, fell-back flag), then the doubles, then the other ints, so
+    that every region is aligned to its item size."""
 
     def __init__(self, keypoints: int, links: int, max_parts: int, max_people: int) -> None:
         self.links = max(links, 1)
-        ints = keypoints + links + 2  # counts, connection counts, people header (count, fell back)
-        self.parts = (ints + ints % 2) * 4
-        self.scores = self.parts + keypoints * max_parts * 3 * 8
-        self.people_scores = self.scores + self.links * max_parts * 8
-        self.pairs = self.people_scores + max_people * 8
-        self.people_slots = self.pairs + self.links * max_parts * 2 * 4
-        self.people_links = self.people_slots + max_people * keypoints * 4
-        self.size = self.people_links + max_people * 4
+        rows = max_people * keypoints  # the finished people's keypoints, at most
+        regions = (
+            ("parts", np.float64, keypoints * max_parts * 3),  # per keypoint and candidate: y, x, score
+            ("scores", np.float64, self.links * max_parts),  # per link, the chosen connections' scores
+            ("people_scores", np.float64, max_people),
+            ("people_boxes", np.float64, max_people * 4),
+            ("row_x", np.float64, rows),
+            ("row_y", np.float64, rows),
+            ("row_score", np.float64, rows),
+            ("pairs", np.int32, self.links * max_parts * 2),  # per link, the chosen (i, j)
+            ("people_ends", np.int32, max_people),  # person r's rows end here
+            ("people_links", np.uint32, max_people),  # bit l: the person has link l
+            ("row_ids", np.int32, rows),
+        )
+        header = keypoints + links + 2
+        offset = (header + header % 2) * 4
+        self.regions: dict[str, tuple[int, type, int]] = {}
+        for name, dtype, count in regions:
+            self.regions[name] = (offset, dtype, count)
+            offset += count * np.dtype(dtype).itemsize
+        self.size = offset
+
+    def offset(self, name: str) -> int:
+        return self.regions[name][0]
+
+    def views(self, buffer: np.ndarray) -> dict[str, np.ndarray]:
+        """Typed views of each region of ``buffer`` (the host copy), made once per allocation."""
+        return {
+            name: buffer[offset : offset + count * np.dtype(dtype).itemsize].view(dtype)
+            for name, (offset, dtype, count) in self.regions.items()
+        }
 
 
 class CudaDecoder:
@@ -79,13 +108,14 @@ class CudaDecoder:
             self._score_links = module.get_function("score_links")
             self._score_links.prepare("PiiPPPiidPPPPPP")
             self._assemble = module.get_function("assemble")
-            self._assemble.prepare("iiiPPPPPPidiPPPPPPPP")
+            self._assemble.prepare("iiiPPPPPPidi" + "P" * 14)
             self.stream = stream or cuda.Stream()
             links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
             self._links = cuda.to_device(links if links.size else np.zeros(2, np.int32))
         self._shape: tuple[int, int, int, int, int] | None = None
         self._maps: dict[str, tuple[object, int]] = {}  # upload buffers for host maps
         self._link_sets: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._names = np.array(topology.keypoints, dtype=object)  # keypoint names, indexable by id arrays
 
     def _allocate(self, height: int, width: int, max_parts: int, max_people: int) -> None:
         """(Re)allocate scratch and result buffers when the map size or the parameters change."""
@@ -96,6 +126,7 @@ class CudaDecoder:
         layout = self._layout = _Layout(k, self.topology.num_links, max_parts, max_people)
         self._result = cuda.mem_alloc(layout.size)
         self._host = cuda.pagelocked_empty(layout.size, np.uint8)
+        self._view = layout.views(self._host)
         self._scratch = cuda.mem_alloc(k * height * width * 4)
         pair_slots = layout.links * max_parts * max_parts
         self._tables = cuda.mem_alloc(pair_slots * 8)
@@ -104,9 +135,10 @@ class CudaDecoder:
         self._host_tables = cuda.pagelocked_empty(pair_slots if self.gpu_steps == 4 else 1, np.float64)
         entries = MADE_CAP + k * max_parts
         self._entries = (
-            cuda.mem_alloc(entries * 8),
-            cuda.mem_alloc(entries * 8),
-            cuda.mem_alloc(entries * 4),
+            cuda.mem_alloc(entries * 8),  # score
+            cuda.mem_alloc(entries * 8),  # leftmost x
+            cuda.mem_alloc(entries * 4),  # creation-order key
+            cuda.mem_alloc(entries),  # keypoint count
             cuda.mem_alloc(MADE_CAP * 32 * 8),  # each made person's link scores by link
         )
         self._shape = shape
@@ -164,96 +196,96 @@ class CudaDecoder:
                 raise ValueError(f"cmap maps are {size} but paf maps are {paf_size}")
             height, width = size
             self._allocate(height, width, params.max_parts, params.max_people)
-            layout, base, stream = self._layout, int(self._result), self.stream
-            counts, connection_counts, header = base, base + k * 4, base + (k + links) * 4
-            parts = base + layout.parts
-            self._find_peaks.prepared_async_call(
-                (k, 1),
-                (PEAK_THREADS, 1, 1),
+            self._launch(cmap_pointer, paf_pointer, height, width, params)
+
+    def _launch(self, cmap_pointer: int, paf_pointer: int, height: int, width: int, params: DecodeParams) -> None:
+        """The kernels and the result copy for maps at these device pointers."""
+        k, links = self.topology.num_keypoints, self.topology.num_links
+        layout, base, stream = self._layout, int(self._result), self.stream
+        counts, connection_counts, header = base, base + k * 4, base + (k + links) * 4
+        parts = base + layout.offset("parts")
+        self._find_peaks.prepared_async_call(
+            (k, 1),
+            (PEAK_THREADS, 1, 1),
+            stream,
+            cmap_pointer,
+            height,
+            width,
+            np.float32(params.keypoint_threshold),
+            params.max_parts,
+            params.refine_window // 2,
+            self._scratch,
+            counts,
+            parts,
+        )
+        if links:
+            self._score_links.prepared_async_call(
+                (links, 1),
+                (LINK_THREADS, 1, 1),
                 stream,
-                cmap_pointer,
+                paf_pointer,
                 height,
                 width,
-                np.float32(params.keypoint_threshold),
-                params.max_parts,
-                params.refine_window // 2,
-                self._scratch,
+                self._links,
                 counts,
                 parts,
+                params.max_parts,
+                params.link_samples,
+                float(params.link_threshold),
+                self._tables,
+                self._kept,
+                self._order,
+                connection_counts,
+                base + layout.offset("scores"),
+                base + layout.offset("pairs"),
             )
-            if links:
-                self._score_links.prepared_async_call(
-                    (links, 1),
-                    (LINK_THREADS, 1, 1),
-                    stream,
-                    paf_pointer,
-                    height,
-                    width,
-                    self._links,
-                    counts,
-                    parts,
-                    params.max_parts,
-                    params.link_samples,
-                    float(params.link_threshold),
-                    self._tables,
-                    self._kept,
-                    self._order,
-                    connection_counts,
-                    base + layout.scores,
-                    base + layout.pairs,
-                )
-            if self.gpu_steps == 6:
-                self._assemble.prepared_async_call(
-                    (1, 1),
-                    (ASSEMBLY_THREADS, 1, 1),
-                    stream,
-                    k,
-                    links,
-                    params.max_parts,
-                    self._links,
-                    counts,
-                    parts,
-                    connection_counts,
-                    base + layout.scores,
-                    base + layout.pairs,
-                    params.min_keypoints,
-                    float(params.min_pose_score),
-                    params.max_people,
-                    *self._entries,
-                    header,
-                    base + layout.people_slots,
-                    base + layout.people_scores,
-                    base + layout.people_links,
-                )
-            self.cuda.memcpy_dtoh_async(self._host, self._result, stream)
-            if self.gpu_steps == 4 and links:
-                self.cuda.memcpy_dtoh_async(self._host_tables, self._tables, stream)
+        if self.gpu_steps == 6:
+            self._assemble.prepared_async_call(
+                (1, 1),
+                (ASSEMBLY_THREADS, 1, 1),
+                stream,
+                k,
+                links,
+                params.max_parts,
+                self._links,
+                counts,
+                parts,
+                connection_counts,
+                base + layout.offset("scores"),
+                base + layout.offset("pairs"),
+                params.min_keypoints,
+                float(params.min_pose_score),
+                params.max_people,
+                *self._entries,
+                header,
+                *(base + layout.offset(name) for name in PEOPLE_REGIONS),
+            )
+        self.cuda.memcpy_dtoh_async(self._host, self._result, stream)
+        if self.gpu_steps == 4 and links:
+            self.cuda.memcpy_dtoh_async(self._host_tables, self._tables, stream)
 
     def _ints(self, start: int, count: int) -> list[int]:
         return self._host[start * 4 : (start + count) * 4].view(np.int32).tolist()
 
-    def _doubles(self, start: int, stop: int) -> np.ndarray:
-        return self._host[start:stop].view(np.float64)
-
     def _candidates(self) -> list[np.ndarray]:
         """Per keypoint type, the ``[n, 3]`` rows (refined y, refined x, peak score) of its candidates."""
         k, max_parts = self.topology.num_keypoints, self._shape[2]
-        parts = self._doubles(self._layout.parts, self._layout.scores).reshape(k, max_parts, 3)
+        parts = self._view["parts"].reshape(k, max_parts, 3)
         return [parts[keypoint, :count].copy() for keypoint, count in enumerate(self._ints(0, k))]
 
     def _connections(self) -> list[list[Connection]]:
         """Per link, the chosen (i, j, score) in assignment order (assigned on the host for gpu_steps 4)."""
-        topology, layout, max_parts = self.topology, self._layout, self._shape[2]
+        topology, max_parts = self.topology, self._shape[2]
         if self.gpu_steps == 4:
             counts = self._ints(0, topology.num_keypoints)
-            tables = self._host_tables.reshape(layout.links, max_parts * max_parts)
+            tables = self._host_tables.reshape(self._layout.links, max_parts * max_parts)
             score_tables = [
                 tables[link, : counts[a] * counts[b]].reshape(counts[a], counts[b])
                 for link, (a, b) in enumerate(topology.links)
             ]
             return assign_links(score_tables, self.params)
-        scores = self._doubles(layout.scores, layout.people_scores).reshape(-1, max_parts)
-        pairs = self._host[layout.pairs : layout.people_slots].view(np.int32).reshape(-1, max_parts, 2)
+        scores = self._view["scores"].reshape(-1, max_parts)
+        pairs = self._view["pairs"].reshape(-1, max_parts, 2)
         return [
             list(zip(*pairs[link, :count].T.tolist(), scores[link, :count].tolist(), strict=True)) if count else []
             for link, count in enumerate(self._ints(topology.num_keypoints, topology.num_links))
@@ -262,36 +294,32 @@ class CudaDecoder:
     def _people(self, count: int) -> list[Pose]:
         """The Pose objects of the people the assembly kernel finished (ordered, numbered, cut).
 
-        Array code gathers every keypoint's row and every box at once; the per-object Python work
-        is one tuple per keypoint and one Pose per person, which is most of a decode's host time.
+        The kernel wrote each person's keypoints as consecutive rows and its box, so the host's work
+        is a few array-to-list conversions, one tuple per keypoint and one Pose per person, which is
+        most of a decode's host time.
         """
         if count == 0:
             return []
-        topology, layout, max_parts = self.topology, self._layout, self._shape[2]
-        k = topology.num_keypoints
-        slots = self._host[layout.people_slots : layout.people_links].view(np.int32)[: count * k].reshape(count, k)
-        parts = self._doubles(layout.parts, layout.scores).reshape(k * max_parts, 3)
-        present = slots >= 0
-        people, ids = np.nonzero(present)  # person by person, keypoint ids ascending
-        rows = parts[ids * max_parts + slots[people, ids]]
-        ends = np.cumsum(np.count_nonzero(present, axis=1))
-        starts = np.concatenate(([0], ends[:-1]))
-        (top, left), (bottom, right) = (
-            reduce.reduceat(rows[:, :2], starts).T.tolist() for reduce in (np.minimum, np.maximum)
-        )
-        boxes = zip(left, top, right, bottom, strict=True)
-        ys, xs, scores = rows.T.tolist()
-        ids = ids.tolist()
-        names = map(topology.keypoints.__getitem__, ids)
+        view = self._view
+        ends = view["people_ends"][:count].tolist()
+        rows = ends[-1]
+        ids = view["row_ids"][:rows]
+        fields = (ids, self._names[ids], view["row_x"][:rows], view["row_y"][:rows], view["row_score"][:rows])
         # tuple.__new__ straight from C: NamedTuple's own __new__ is a Python function, twice as slow.
-        keypoints = list(map(tuple.__new__, repeat(Keypoint), zip(ids, names, xs, ys, scores, strict=True)))
-        scores = self._doubles(layout.people_scores, layout.pairs)[:count].tolist()
-        bits = self._host[layout.people_links : layout.size].view(np.uint32)[:count].tolist()
-        spans = zip(starts.tolist(), ends.tolist(), boxes, bits, scores, strict=True)
+        keypoints = tuple(map(tuple.__new__, repeat(Keypoint), zip(*(field.tolist() for field in fields), strict=True)))
+        boxes = map(tuple, view["people_boxes"][: 4 * count].reshape(count, 4).tolist())
+        people = zip(
+            [0, *ends[:-1]],
+            ends,
+            view["people_links"][:count].tolist(),
+            view["people_scores"][:count].tolist(),
+            boxes,
+            strict=True,
+        )
         link_sets, new_pose = self._link_sets, Pose._with_box
         return [
-            new_pose(number, tuple(keypoints[start:end]), link_sets.get(bit) or self._links_of(bit), score, box)
-            for number, (start, end, box, bit, score) in enumerate(spans)
+            new_pose(number, keypoints[start:end], link_sets.get(bits) or self._links_of(bits), score, box)
+            for number, (start, end, bits, score, box) in enumerate(people)
         ]
 
     def _links_of(self, bits: int) -> tuple[tuple[int, int], ...]:

@@ -147,22 +147,22 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
             const double v = in_shared ? score_shared[u] : table[r];
             rank += (v > s) || (v == s && r < q);
         }
-        sorted[rank] = q;
+        sorted[rank] = t;  // the kept slot: its score is read from shared memory below when it fits
     }
     __syncthreads();
 
     if (threadIdx.x == 0) {
         const int limit = min(na, nb);
         int chosen = 0;
-        for (int t = 0; t < m && chosen < limit; ++t) {
-            const int q = sorted[t];
+        for (int r = 0; r < m && chosen < limit; ++r) {
+            const int t = sorted[r], q = kept[t];
             const int i = q / nb, j = q - (q / nb) * nb;
             if (taken_a[i] || taken_b[j]) continue;
             taken_a[i] = taken_b[j] = 1;
             const size_t slot = (size_t)l * max_parts + chosen;
             connection_pairs[2 * slot] = i;
             connection_pairs[2 * slot + 1] = j;
-            connection_scores[slot] = table[q];
+            connection_scores[slot] = in_shared ? score_shared[t] : table[q];
             ++chosen;
         }
         connection_counts[l] = chosen;
@@ -171,12 +171,13 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
 
 
 // Step 6 (docs/decoding.md), one block: the assembly rules of decode/assembly.py over the chosen
-// connections, then scoring, filtering, ordering and the max_people cut. The connection walk
-// (warp 0, its state in shared memory, each person's filled slots a bit mask so that the overlap
-// test of a merge is one AND) gives the sequential walk's result with the connections between
-// merges handled in parallel; scoring and ranking are parallel.
+// connections, then scoring, filtering, ordering, the max_people cut and the finished people's
+// rows. The connection walk (warp 0, its state in shared memory, each person's filled slots a bit
+// mask so that the overlap test of a merge is one AND) gives the sequential walk's result with
+// the connections of a link handled in parallel; scoring and ranking are parallel.
 // Where the state does not fit, header[1] = 1 and the host runs assembly.py instead.
-// Output: header[0] people; per person its candidate per keypoint (-1 absent), score, link bits.
+// Output, by rank: header[0] people; person r's keypoints are rows people_ends[r-1]..people_ends[r]
+// (keypoint id, refined x, y, score; ids ascending), its box, score and link bits.
 #define OWNER_CAP 4096       // keypoint types * max_parts
 #define SLOT_CAP 8192        // people made from connections * keypoint types
 #define CONNECTION_CAP 2048  // chosen connections of all links
@@ -195,6 +196,22 @@ __device__ void join_person(int person, int k, int c, int K, int max_parts, shor
     }
 }
 
+// A connection between two people: `into` takes the keypoints of `from` (which is gone) unless
+// their filled slots overlap, and records the link.
+__device__ void merge_people(int into, int from, int K, int max_parts, short* slots, unsigned int* filled,
+                             short* owner, short* merged_into, short* recorded) {
+    if (filled[into] & filled[from]) return;
+    for (unsigned int rest = filled[from]; rest; rest &= rest - 1) {
+        const int k = __ffs(rest) - 1;
+        const int candidate = slots[from * K + k];
+        slots[into * K + k] = candidate;
+        owner[k * max_parts + candidate] = into;
+    }
+    filled[into] |= filled[from];
+    merged_into[from] = into;
+    *recorded = into;
+}
+
 __device__ bool person_before(double score, double left, int key, double other_score, double other_left, int other_key)
 {
     // Python's stable sort by (-score, leftmost x): creation order breaks the remaining ties.
@@ -203,13 +220,15 @@ __device__ bool person_before(double score, double left, int key, double other_s
     return key < other_key;
 }
 
-__global__ void assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict__ link_keypoints,
-                         const int* __restrict__ counts, const double* __restrict__ parts,
-                         const int* __restrict__ connection_counts, const double* __restrict__ connection_scores,
-                         const int* __restrict__ connection_pairs, int min_keypoints, double min_pose_score,
-                         int max_people, double* __restrict__ entry_score, double* __restrict__ entry_left,
-                         int* __restrict__ entry_key, double* __restrict__ person_link_scores, int* __restrict__ header, int* __restrict__ people_slots,
-                         double* __restrict__ people_scores, unsigned int* __restrict__ people_links)
+__global__ void __launch_bounds__(1024)
+assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict__ link_keypoints,
+         const int* __restrict__ counts, const double* __restrict__ parts, const int* __restrict__ connection_counts,
+         const double* __restrict__ connection_scores, const int* __restrict__ connection_pairs, int min_keypoints,
+         double min_pose_score, int max_people, double* __restrict__ entry_score, double* __restrict__ entry_left,
+         int* __restrict__ entry_key, unsigned char* __restrict__ entry_size, double* __restrict__ person_link_scores,
+         int* __restrict__ header, int* __restrict__ people_ends, double* __restrict__ people_scores,
+         unsigned int* __restrict__ people_links, double* __restrict__ people_boxes, int* __restrict__ row_ids,
+         double* __restrict__ row_x, double* __restrict__ row_y, double* __restrict__ row_score)
 {
     __shared__ short owner[OWNER_CAP];
     __shared__ short slots[SLOT_CAP];
@@ -219,12 +238,14 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
     __shared__ double pool[CONNECTION_CAP / 2];
     __shared__ short merged_into[MADE_CAP];
     __shared__ unsigned int filled[MADE_CAP], link_bits[MADE_CAP];
+    __shared__ int last_link_seen[MADE_CAP];  // the last link whose connections touched each person
     __shared__ int first_connection[33], count_of[32], link_a[32], link_b[32];
     __shared__ int made, overflow, total, valid;
     short2* pair = reinterpret_cast<short2*>(pool);
     double* rank_score = pool;
     double* rank_left = pool + RANK_CAP;
     int* rank_key = reinterpret_cast<int*>(pool + 2 * RANK_CAP);
+    unsigned char* rank_size = reinterpret_cast<unsigned char*>(rank_key + RANK_CAP);
     const int K = num_keypoints;
     const int made_cap = min(MADE_CAP, SLOT_CAP / max(K, 1));
 
@@ -253,6 +274,7 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
     for (int p = threadIdx.x; p < made_cap; p += blockDim.x) {
         merged_into[p] = -1;
         filled[p] = link_bits[p] = 0;
+        last_link_seen[p] = -1;
     }
     for (int k = threadIdx.x; k < K; k += blockDim.x) count_of[k] = counts[k];
     for (int c = threadIdx.x; c < total; c += blockDim.x) {
@@ -265,10 +287,12 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
     }
     __syncthreads();
 
-    // The walk, by warp 0. Within a link, a connection only touches the people holding its own two
-    // candidates, which no other connection of the link holds; only a merge changes who holds what.
-    // So the connections up to the next merge go in parallel (a new person's number is its rank among
-    // the new people, in connection order), and each merge on its own.
+    // The walk, by warp 0. Within a link no two connections share a candidate, so when no person
+    // holds candidates of two of the link's connections, each connection touches only its own
+    // people and all of them go in parallel, merges included (a new person's number is its rank
+    // among the new people, in connection order). When some person does (it already has both
+    // keypoints of the link), the connections up to the next merge go in parallel and each merge
+    // on its own, in connection order.
     if (threadIdx.x < 32) {
         const unsigned int all = 0xffffffffu;
         const int lane = threadIdx.x;
@@ -277,10 +301,21 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
         for (int l = 0; l < num_links && !full; ++l) {
             const int a = link_a[l], b = link_b[l];
             const unsigned int bit_a = 1u << a, bit_b = 1u << b;
-            const int end = first_connection[l + 1];
-            for (int c = first_connection[l]; c < end && !full;) {
-                int stop = end;  // the next merge
-                for (int first = c; first < stop; first += 32) {
+            const int begin = first_connection[l], end = first_connection[l + 1];
+            bool shared_holder = false;
+            for (int first = begin; first < end; first += 32) {
+                const int t = first + lane;
+                bool seen_before = false;
+                if (t < end) {
+                    const int ha = owner[a * max_parts + pair[t].x], hb = owner[b * max_parts + pair[t].y];
+                    if (ha >= 0) seen_before = atomicExch(&last_link_seen[ha], l) == l;
+                    if (hb >= 0 && hb != ha) seen_before |= atomicExch(&last_link_seen[hb], l) == l;
+                }
+                shared_holder |= __ballot_sync(all, seen_before) != 0;
+            }
+            for (int c = begin; c < end && !full;) {
+                int stop = end;  // with a shared holder: the next merge
+                for (int first = c; shared_holder && first < stop; first += 32) {
                     const int t = first + lane;
                     bool merge = false;
                     if (t < end) {
@@ -318,29 +353,18 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
                         join_person(ha, b, j, K, max_parts, slots, filled, owner, recorded + t);
                     } else if (active && ha < 0) {
                         join_person(hb, a, i, K, max_parts, slots, filled, owner, recorded + t);
+                    } else if (active && ha != hb) {  // only without a shared holder
+                        merge_people(ha, hb, K, max_parts, slots, filled, owner, merged_into, recorded + t);
                     } else if (active) {
-                        recorded[t] = ha;  // both held by one person: no merge comes before stop
+                        recorded[t] = ha;  // both held by one person
                     }
                     people += __popc(fresh_lanes);
                     __syncwarp();
                 }
                 if (full || stop == end) break;
-                // The merge: the person holding b's candidate joins the one holding a's, if their
-                // filled slots do not overlap; a lane per keypoint moves the candidates.
-                const int ha = owner[a * max_parts + pair[stop].x], hb = owner[b * max_parts + pair[stop].y];
-                const unsigned int slots_a = filled[ha], slots_b = filled[hb];
-                __syncwarp();
-                if (!(slots_a & slots_b)) {
-                    if (slots_b >> lane & 1) {
-                        const int candidate = slots[hb * K + lane];
-                        slots[ha * K + lane] = candidate;
-                        owner[lane * max_parts + candidate] = ha;
-                    }
-                    if (lane == 0) {
-                        filled[ha] = slots_a | slots_b;
-                        merged_into[hb] = ha;
-                        recorded[stop] = ha;
-                    }
+                if (lane == 0) {
+                    const int ha = owner[a * max_parts + pair[stop].x], hb = owner[b * max_parts + pair[stop].y];
+                    merge_people(ha, hb, K, max_parts, slots, filled, owner, merged_into, recorded + stop);
                 }
                 __syncwarp();
                 c = stop + 1;
@@ -403,10 +427,12 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
             entry_score[slot] = score;
             entry_left[slot] = left;
             entry_key[slot] = e;
+            entry_size[slot] = n;
             if (slot < RANK_CAP) {
                 rank_score[slot] = score;
                 rank_left[slot] = left;
                 rank_key[slot] = e;
+                rank_size[slot] = n;
             }
         }
     }
@@ -420,34 +446,56 @@ __global__ void assemble(int num_keypoints, int num_links, int max_parts, const 
             entry_score[slot] = score;
             entry_left[slot] = row[1];
             entry_key[slot] = made + t;
+            entry_size[slot] = 1;
             if (slot < RANK_CAP) {
                 rank_score[slot] = score;
                 rank_left[slot] = row[1];
                 rank_key[slot] = made + t;
+                rank_size[slot] = 1;
             }
         }
     }
     __syncthreads();
 
+    // Each kept person finds its rank and, from the sizes of the people before it, its first row;
+    // it writes its keypoints there in id order, with its box (their extent), score and links.
     const int ranked = valid;
     const bool in_shared = ranked <= RANK_CAP;
     const double* scores = in_shared ? rank_score : entry_score;
     const double* lefts = in_shared ? rank_left : entry_left;
     const int* keys = in_shared ? rank_key : entry_key;
+    const unsigned char* sizes = in_shared ? rank_size : entry_size;
     for (int v = threadIdx.x; v < ranked; v += blockDim.x) {
         const double score = scores[v], left = lefts[v];
         const int e = keys[v];
-        int rank = 0;
-        for (int u = 0; u < ranked; ++u) rank += person_before(scores[u], lefts[u], keys[u], score, left, e);
-        if (rank >= max_people) continue;
-        if (e < made) {
-            for (int k = 0; k < K; ++k) people_slots[rank * K + k] = slots[e * K + k];
-            people_links[rank] = link_bits[e];
-        } else {
-            for (int k = 0; k < K; ++k) people_slots[rank * K + k] = -1;
-            people_slots[rank * K + (e - made) / max_parts] = (e - made) % max_parts;
-            people_links[rank] = 0;
+        int rank = 0, row = 0;
+        for (int u = 0; u < ranked; ++u) {
+            const bool before = person_before(scores[u], lefts[u], keys[u], score, left, e);
+            rank += before;
+            row += before ? sizes[u] : 0;
         }
+        if (rank >= max_people) continue;
+        const int first_row = row, lone_keypoint = e < made ? -1 : (e - made) / max_parts;
+        double box[4] = {0.0, 0.0, 0.0, 0.0};  // left, top, right, bottom
+        for (int k = 0; k < K; ++k) {
+            const int candidate = e < made ? slots[e * K + k] : (k == lone_keypoint ? (e - made) % max_parts : -1);
+            if (candidate < 0) continue;
+            const double* part = parts + ((size_t)k * max_parts + candidate) * 3;
+            const double y = part[0], x = part[1];
+            const bool first = row == first_row;
+            box[0] = first ? x : fmin(box[0], x);
+            box[1] = first ? y : fmin(box[1], y);
+            box[2] = first ? x : fmax(box[2], x);
+            box[3] = first ? y : fmax(box[3], y);
+            row_ids[row] = k;
+            row_x[row] = x;
+            row_y[row] = y;
+            row_score[row] = part[2];
+            ++row;
+        }
+        people_ends[rank] = row;
+        for (int side = 0; side < 4; ++side) people_boxes[4 * rank + side] = box[side];
+        people_links[rank] = e < made ? link_bits[e] : 0;
         people_scores[rank] = score;
     }
     if (threadIdx.x == 0) header[0] = min(ranked, max_people), header[1] = 0;
