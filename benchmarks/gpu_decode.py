@@ -6,8 +6,10 @@ Maps are rendered from known people (ros2_posenet.synthetic) with poseNet's body
 ratios come from one run. Columns (medians, ms):
   numpy        decode_cpu on host maps
   gpu          CudaDecoder.decode on maps already on the GPU (the pipeline's case): all six steps
-               in 3 kernels, one copy, Pose objects built on the host
-  gpu_device   CUDA-event time of the 3 kernels + copy on the GPU's clock (launch gaps included)
+               in 3 kernels, one copy, Pose objects built on the host; the same maps every time,
+               so the launches are replayed as one CUDA graph (cuda-bindings)
+  gpu_launch   the same with graphs off: 3 kernel launches and a copy from Python every time
+  gpu_device   CUDA-event time of the graph (3 kernels + copy) on the GPU's clock
   dev_no_asm   the same without the assembly kernel (gpu_steps=5): gpu_device - dev_no_asm is assembly
   gpu_host     the same as gpu on host maps (upload included)
   gpu_py_asm   steps 1-5 on the GPU, assembly by the shared Python assemble_people (gpu_steps=5)
@@ -36,6 +38,7 @@ from ros2_posenet.synthetic import random_people, render_maps  # noqa: E402
 
 MAP_SIZES = {"56x56 (poseNet)": (56, 56), "80x60 (640x480/8)": (60, 80), "160x90 (1280x720/8)": (90, 160)}
 PEOPLE = (1, 5, 20, 50)
+COLUMNS = ("numpy", "gpu", "gpu_launch", "gpu_device", "dev_no_asm", "gpu_host", "gpu_py_asm", "gpu_py_asg")
 
 
 def median_ms(function, runs: int) -> float:
@@ -80,6 +83,7 @@ def measure(cmap: np.ndarray, paf: np.ndarray, decoders: dict[int, CudaDecoder],
         "fell_back": decoder.fell_back,
         "numpy": median_ms(lambda: decode_cpu(cmap, paf, BODY), max(runs // 10, 10)),
         "gpu": median_ms(lambda: decoder.decode(*device_maps), runs),
+        "gpu_launch": median_ms(lambda: decoders["launch"].decode(*device_maps), runs),
         "gpu_device": device_ms(decoder, device_maps, runs),
         "dev_no_asm": device_ms(decoders[5], device_maps, runs),
         "gpu_host": median_ms(lambda: decoder.decode(cmap, paf), runs),
@@ -96,6 +100,7 @@ def main() -> int:
     args = parser.parse_args()
     gpu = GpuContext.get()
     decoders = {steps: CudaDecoder(BODY, gpu_steps=steps) for steps in (6, 5, 4)}
+    decoders["launch"] = CudaDecoder(BODY, graphs=False)
     rows = []
     for label, (height, width) in MAP_SIZES.items():
         for count in PEOPLE:
@@ -106,17 +111,14 @@ def main() -> int:
                 continue
             row = measure(*render_maps(truth, BODY, height, width), decoders, args.runs)
             rows.append({"maps": label, "people": count} | row)
-    print(f"Decode medians in ms on {gpu.name}; body topology (18 keypoints, 21 links)")
-    header = f"{'maps':<20} {'people':>6} {'found':>5} {'numpy':>8} {'gpu':>7} {'gpu_device':>10} {'dev_no_asm':>10} "
-    print(header + f"{'gpu_host':>8} {'gpu_py_asm':>10} {'gpu_py_asg':>10} {'speedup':>8}")
+    graphs = "with" if decoders[6].graph.enabled else "WITHOUT (cuda-bindings missing)"
+    print(f"Decode medians in ms on {gpu.name}, {graphs} CUDA graphs; body topology (18 keypoints, 21 links)")
+    print(f"{'maps':<20} {'people':>6} {'found':>5} " + " ".join(f"{c:>10}" for c in COLUMNS) + f" {'speedup':>8}")
     for r in rows:
-        print(
-            f"{r['maps']:<20} {r['people']:>6} {r['found']:>5} {r['numpy']:>8.3f} {r['gpu']:>7.3f} "
-            f"{r['gpu_device']:>10.3f} {r['dev_no_asm']:>10.3f} {r['gpu_host']:>8.3f} {r['gpu_py_asm']:>10.3f} "
-            f"{r['gpu_py_asg']:>10.3f} "
-            f"{r['speedup']:>7.1f}x" + (" (fell back to Python assembly)" if r["fell_back"] else "")
-        )
-    write_results(args.json, args.runs, rows, gpu=gpu.name, python=platform.python_version())
+        cells = " ".join(f"{r[column]:>10.3f}" for column in COLUMNS)
+        note = " (fell back to Python assembly)" if r["fell_back"] else ""
+        print(f"{r['maps']:<20} {r['people']:>6} {r['found']:>5} {cells} {r['speedup']:>7.1f}x{note}")
+    write_results(args.json, args.runs, rows, gpu=gpu.name, python=platform.python_version(), graphs=graphs)
     return 0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ros2_posenet.cuda_context import DeviceArray, GpuContext, compile_module, import_pycuda
+from ros2_posenet.cuda_graph import StreamGraph
 from ros2_posenet.decode.assembly import Connection, assemble_people, assign_links
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Keypoint, Pose
@@ -82,7 +83,9 @@ class CudaDecoder:
     (``assign_links`` over the copied score tables). 5 and 4 exist to measure the choice (see
     benchmarks/gpu_decode.py). ``stream`` (pycuda) orders the kernels after whatever produced the
     maps on it; host maps are uploaded on it. ``fell_back`` tells whether the last ``decode`` had
-    to assemble in Python.
+    to assemble in Python. ``graphs``: when the same maps (pointers, size, parameters) come again,
+    as from an engine's fixed output buffers, the launches are replayed as one CUDA graph
+    (``cuda_graph.StreamGraph``; needs cuda-bindings): one call instead of four.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class CudaDecoder:
         device_index: int = 0,
         gpu_steps: int = 6,
         stream: object | None = None,
+        graphs: bool = True,
     ) -> None:
         if gpu_steps not in (4, 5, 6):
             raise ValueError(f"gpu_steps must be 4, 5 or 6, got {gpu_steps!r}")
@@ -110,6 +114,7 @@ class CudaDecoder:
             self._assemble = module.get_function("assemble")
             self._assemble.prepare("iiiPPPPPPidi" + "P" * 14)
             self.stream = stream or cuda.Stream()
+            self.graph = StreamGraph(self.stream.handle, enabled=graphs)
             links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
             self._links = cuda.to_device(links if links.size else np.zeros(2, np.int32))
         self._shape: tuple[int, int, int, int, int] | None = None
@@ -122,6 +127,7 @@ class CudaDecoder:
         shape = (height, width, max_parts, max_people, self.gpu_steps)
         if self._shape == shape:
             return
+        self.graph.reset()  # its launches use the buffers about to be replaced
         cuda, k = self.cuda, self.topology.num_keypoints
         layout = self._layout = _Layout(k, self.topology.num_links, max_parts, max_people)
         self._result = cuda.mem_alloc(layout.size)
@@ -196,10 +202,11 @@ class CudaDecoder:
                 raise ValueError(f"cmap maps are {size} but paf maps are {paf_size}")
             height, width = size
             self._allocate(height, width, params.max_parts, params.max_people)
-            self._launch(cmap_pointer, paf_pointer, height, width, params)
+            key = (cmap_pointer, paf_pointer, height, width, params)
+            self.graph.run(key, lambda: self._launch(cmap_pointer, paf_pointer, height, width, params))
 
     def _launch(self, cmap_pointer: int, paf_pointer: int, height: int, width: int, params: DecodeParams) -> None:
-        """The kernels and the result copy for maps at these device pointers."""
+        """The kernels and the result copy for maps at these device pointers (captured as a graph when repeated)."""
         k, links = self.topology.num_keypoints, self.topology.num_links
         layout, base, stream = self._layout, int(self._result), self.stream
         counts, connection_counts, header = base, base + k * 4, base + (k + links) * 4

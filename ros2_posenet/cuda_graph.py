@@ -1,0 +1,103 @@
+"""Replay a fixed sequence of launches on a pycuda stream as one CUDA graph.
+
+pycuda has no graph API, so capture and replay go through NVIDIA's cuda-bindings 12 or newer
+(``pip install cuda-bindings``, the major version of the CUDA driver: 12 on JetPack 6, 13 on
+current x86 drivers). A graph bakes in every launch's arguments, so it is keyed by whatever the caller's
+arguments depend on; it is captured only when the same key comes twice in a row, so that callers
+whose pointers change every time never pay for captures they cannot reuse. Without cuda-bindings,
+or when the driver refuses, the launches simply run one by one (logged once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable
+from types import ModuleType
+
+from ros2_posenet.errors import BackendUnavailableError, import_optional
+
+LOG = logging.getLogger("ros2_posenet")
+CUDA_BINDINGS_HINT = "pip install cuda-bindings (its major version = the CUDA driver's: 12 on JetPack 6)"
+
+
+def import_cuda_driver() -> ModuleType:
+    """``cuda.bindings.driver``, or a one-line BackendUnavailableError saying what to install."""
+    return import_optional("cuda.bindings.driver", f"cuda-bindings is not installed: {CUDA_BINDINGS_HINT}")
+
+
+class StreamGraph:
+    """One captured graph of the launches ``run`` is given, replayed while their key stays the same.
+
+    Call ``run`` with the stream's context current. ``reset`` drops the graph: call it when a
+    buffer the launches use is freed. ``captures`` and ``replays`` count what happened.
+    """
+
+    def __init__(self, stream_handle: int, enabled: bool = True) -> None:
+        self._driver: ModuleType | None = None
+        if enabled:
+            try:
+                self._driver = import_cuda_driver()
+            except BackendUnavailableError as error:
+                LOG.info("%s; decoding without CUDA graphs", error)
+        self._stream = self._driver.CUstream(stream_handle) if self._driver else None
+        self._graph: tuple[object, object] | None = None  # (graph, executable)
+        self._key: Hashable = None
+        self._last_key: Hashable = None
+        self.captures = 0
+        self.replays = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._driver is not None
+
+    def run(self, key: Hashable, launch: Callable[[], None]) -> None:
+        """Enqueue ``launch``'s work on the stream: replayed from the graph for a repeated ``key``."""
+        if self._driver is not None and self._graph is not None and key == self._key:
+            self._check(self._driver.cuGraphLaunch(self._graph[1], self._stream))
+            self.replays += 1
+            return
+        repeated, self._last_key = key == self._last_key, key
+        if self._driver is None or not repeated:
+            launch()
+            return
+        self.reset()
+        try:
+            self._graph = self._capture(launch)
+        except Exception as error:  # a driver error, or bindings older than 12 (other signatures)
+            LOG.warning("CUDA graph capture failed (%s); decoding without CUDA graphs", str(error).splitlines()[0])
+            self._driver = None
+            launch()
+            return
+        self._key = key
+        self.captures += 1
+        self._check(self._driver.cuGraphLaunch(self._graph[1], self._stream))
+
+    def _capture(self, launch: Callable[[], None]) -> tuple[object, object]:
+        driver = self._driver
+        mode = driver.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL
+        self._check(driver.cuStreamBeginCapture(self._stream, mode))
+        try:
+            launch()
+        finally:
+            graph = self._check(driver.cuStreamEndCapture(self._stream))
+        try:
+            return graph, self._check(driver.cuGraphInstantiate(graph, 0))
+        except Exception:
+            driver.cuGraphDestroy(graph)
+            raise
+
+    def reset(self) -> None:
+        """Drop the captured graph (its buffers are about to change)."""
+        if self._graph is not None and self._driver is not None:
+            graph, executable = self._graph
+            self._driver.cuGraphExecDestroy(executable)
+            self._driver.cuGraphDestroy(graph)
+        self._graph = self._key = None
+
+    def _check(self, result: tuple) -> object:
+        """The value of a cuda-bindings ``(CUresult, value...)`` tuple; RuntimeError when not CUDA_SUCCESS."""
+        error, *values = result
+        if error != self._driver.CUresult.CUDA_SUCCESS:
+            _, name = self._driver.cuGetErrorName(error)
+            raise RuntimeError(name.decode() if isinstance(name, bytes) else str(error))
+        return values[0] if values else None
