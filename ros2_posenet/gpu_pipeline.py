@@ -61,8 +61,7 @@ class GpuPipeline:
                 if sync_stages:
                     stream.synchronize()
             with self.timings.stage("decode"):
-                poses = self.decoder.decode(cmap, paf)
                 map_height, map_width = DeviceArray.of(cmap).shape[-2:]
                 stride_x, stride_y = self.input_size[0] / map_width, self.input_size[1] / map_height
-                poses = [p.map_points(lambda x, y: transform.map_to_image(x, y, stride_x, stride_y)) for p in poses]
+                poses = self.decoder.decode(cmap, paf, to_image=transform.map_to_image(stride_x, stride_y))
         return poses

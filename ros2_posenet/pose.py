@@ -32,6 +32,20 @@ class Keypoint(NamedTuple):
     __hash__ = tuple.__hash__
 
 
+class PixelMapping(NamedTuple):
+    """A per-axis scale and offset, ``(x, y) -> (x * scale_x + offset_x, y * scale_y + offset_y)``:
+    how map pixels become image pixels (``InputTransform.map_to_image``). Positive scales keep
+    boxes boxes, so the GPU decoder applies it to rows and boxes alike."""
+
+    scale_x: float
+    offset_x: float
+    scale_y: float
+    offset_y: float
+
+    def __call__(self, x: float, y: float) -> tuple[float, float]:
+        return x * self.scale_x + self.offset_x, y * self.scale_y + self.offset_y
+
+
 @dataclass(frozen=True, init=False)
 class Pose:
     """One person: the keypoints found and the links (pairs of keypoint ids) joining them.

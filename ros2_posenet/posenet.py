@@ -126,7 +126,8 @@ class PoseNet:
             poses = decode_cpu(cmap, paf, self.topology, self.decode_params)
             stride_x = self.input_size[0] / cmap.shape[2]
             stride_y = self.input_size[1] / cmap.shape[1]
-            poses = [p.map_points(lambda x, y: transform.map_to_image(x, y, stride_x, stride_y)) for p in poses]
+            to_image = transform.map_to_image(stride_x, stride_y)
+            poses = [p.map_points(to_image) for p in poses]
         self.timings.record("total", sum(self.timings.last[s] for s in ("preprocess", "inference", "decode")))
         return poses
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ros2_posenet.errors import InputError
 from ros2_posenet.networks import Normalization
+from ros2_posenet.pose import PixelMapping
 
 MAX_IMAGE_PIXELS = 8192 * 8192
 
@@ -31,9 +32,18 @@ class InputTransform:
         """Network-input pixel coordinates -> original image pixel coordinates."""
         return (x + 0.5 - self.pad_x) / self.scale_x - 0.5, (y + 0.5 - self.pad_y) / self.scale_y - 0.5
 
-    def map_to_image(self, x: float, y: float, stride_x: float, stride_y: float) -> tuple[float, float]:
-        """Output-map pixel coordinates (``stride`` input pixels per map pixel) -> image pixels."""
-        return self.input_to_image((x + 0.5) * stride_x - 0.5, (y + 0.5) * stride_y - 0.5)
+    def map_to_image(self, stride_x: float, stride_y: float) -> PixelMapping:
+        """Output-map pixel coordinates (``stride`` input pixels per map pixel) -> image pixels.
+
+        Map pixel ``x`` is input pixel ``(x + 0.5) * stride - 0.5``; ``input_to_image`` of that,
+        expanded, is ``x * stride / scale + (stride / 2 - pad) / scale - 0.5``.
+        """
+        return PixelMapping(
+            stride_x / self.scale_x,
+            (0.5 * stride_x - self.pad_x) / self.scale_x - 0.5,
+            stride_y / self.scale_y,
+            (0.5 * stride_y - self.pad_y) / self.scale_y - 0.5,
+        )
 
 
 def validate_image(image: np.ndarray) -> None:

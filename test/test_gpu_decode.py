@@ -9,7 +9,7 @@ from decode_helpers import BODY, HAND, assert_recovered
 from ros2_posenet.cuda_context import gpu_status
 from ros2_posenet.decode.cpu import decode_cpu
 from ros2_posenet.decode.params import DecodeParams
-from ros2_posenet.pose import Pose
+from ros2_posenet.pose import PixelMapping, Pose
 from ros2_posenet.synthetic import random_people, render_maps
 from ros2_posenet.topology import Topology
 
@@ -110,6 +110,17 @@ def test_repeated_maps_replay_one_graph_that_follows_new_frames_and_parameters()
     for _ in range(3):  # host maps go through one upload buffer: replayed too
         assert_same_people(decoder.decode(*scenes[0]), decode_cpu(*scenes[0], BODY, decoder.params))
     assert (decoder.graph.captures, decoder.graph.replays) == (3, 4)
+
+
+@pytest.mark.parametrize("gpu_steps", [6, 5])
+def test_people_come_back_in_image_pixels_when_asked(gpu_steps: int) -> None:
+    """The assembly kernel moves rows and boxes (6); the Python assembly's poses are moved on the host (5)."""
+    from ros2_posenet.decode.cuda import CudaDecoder
+
+    cmap, paf = render_maps(random_people(5, BODY, 56, 56, seed=5), BODY, 56, 56)
+    to_image = PixelMapping(8.5, -3.25, 4.0, 12.0)
+    expected = [pose.map_points(to_image) for pose in decode_cpu(cmap, paf, BODY)]
+    assert_same_people(CudaDecoder(BODY, gpu_steps=gpu_steps).decode(cmap, paf, to_image=to_image), expected)
 
 
 def test_assembly_too_big_for_the_kernel_falls_back_to_python() -> None:

@@ -21,10 +21,11 @@ from ros2_posenet.cuda_context import DeviceArray, GpuContext, compile_module, i
 from ros2_posenet.cuda_graph import StreamGraph
 from ros2_posenet.decode.assembly import Connection, assemble_people, assign_links
 from ros2_posenet.decode.params import DecodeParams
-from ros2_posenet.pose import Keypoint, Pose
+from ros2_posenet.pose import Keypoint, PixelMapping, Pose
 from ros2_posenet.topology import Topology
 
 KERNELS = Path(__file__).parent / "kernels" / "decode.cu"
+MAP_PIXELS = PixelMapping(1.0, 0.0, 1.0, 0.0)  # people stay in map pixels
 PEAK_THREADS = 1024
 LINK_THREADS = 256
 ASSEMBLY_THREADS = 1024  # a warp per person when scoring: 32 people at once
@@ -112,7 +113,7 @@ class CudaDecoder:
             self._score_links = module.get_function("score_links")
             self._score_links.prepare("PiiPPPiidPPPPPP")
             self._assemble = module.get_function("assemble")
-            self._assemble.prepare("iiiPPPPPPidi" + "P" * 14)
+            self._assemble.prepare("iiiPPPPPPidi" + "dddd" + "P" * 14)
             self.stream = stream or cuda.Stream()
             self.graph = StreamGraph(self.stream.handle, enabled=graphs)
             links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
@@ -169,16 +170,18 @@ class CudaDecoder:
         self.cuda.memcpy_htod_async(buffer[0], host, self.stream)
         return int(buffer[0]), shape[1:]
 
-    def decode(self, cmap: object, paf: object) -> list[Pose]:
-        """``cmap [K, h, w]`` and ``paf [2L, h, w]`` float32 (device or host) -> people in map pixels."""
-        self.enqueue(cmap, paf)
+    def decode(self, cmap: object, paf: object, to_image: PixelMapping = MAP_PIXELS) -> list[Pose]:
+        """``cmap [K, h, w]`` and ``paf [2L, h, w]`` float32 (device or host) -> people in map pixels,
+        or in the pixels ``to_image`` maps them to (the assembly kernel moves rows and boxes)."""
+        self.enqueue(cmap, paf, to_image)
         with self.gpu:
             self.stream.synchronize()
         header = self._ints(self.topology.num_keypoints + self.topology.num_links, 2)
         self.fell_back = self.gpu_steps == 6 and bool(header[1])
         if self.gpu_steps == 6 and not self.fell_back:
             return self._people(header[0])
-        return assemble_people(self._candidates(), self._connections(), self.topology, self.params)
+        poses = assemble_people(self._candidates(), self._connections(), self.topology, self.params)
+        return poses if to_image == MAP_PIXELS else [pose.map_points(to_image) for pose in poses]
 
     def decode_tables(self, cmap: object, paf: object) -> tuple[list[np.ndarray], list[list[Connection]]]:
         """Steps 1-5 on the GPU: per keypoint ``[n, 3]`` (y, x, score) candidates; per link connections."""
@@ -191,7 +194,7 @@ class CudaDecoder:
             self.stream.synchronize()
         return self._candidates(), self._connections()
 
-    def enqueue(self, cmap: object, paf: object) -> None:
+    def enqueue(self, cmap: object, paf: object, to_image: PixelMapping = MAP_PIXELS) -> None:
         """Queue the kernels and the copy of their results on ``stream`` without waiting for them."""
         params, topology = self.params, self.topology
         k, links = topology.num_keypoints, topology.num_links
@@ -202,10 +205,12 @@ class CudaDecoder:
                 raise ValueError(f"cmap maps are {size} but paf maps are {paf_size}")
             height, width = size
             self._allocate(height, width, params.max_parts, params.max_people)
-            key = (cmap_pointer, paf_pointer, height, width, params)
-            self.graph.run(key, lambda: self._launch(cmap_pointer, paf_pointer, height, width, params))
+            key = (cmap_pointer, paf_pointer, height, width, params, to_image)
+            self.graph.run(key, lambda: self._launch(cmap_pointer, paf_pointer, height, width, params, to_image))
 
-    def _launch(self, cmap_pointer: int, paf_pointer: int, height: int, width: int, params: DecodeParams) -> None:
+    def _launch(
+        self, cmap_pointer: int, paf_pointer: int, height: int, width: int, params: DecodeParams, to_image: PixelMapping
+    ) -> None:
         """The kernels and the result copy for maps at these device pointers (captured as a graph when repeated)."""
         k, links = self.topology.num_keypoints, self.topology.num_links
         layout, base, stream = self._layout, int(self._result), self.stream
@@ -263,6 +268,7 @@ class CudaDecoder:
                 params.min_keypoints,
                 float(params.min_pose_score),
                 params.max_people,
+                *map(float, to_image),
                 *self._entries,
                 header,
                 *(base + layout.offset(name) for name in PEOPLE_REGIONS),

@@ -177,7 +177,8 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
 // the connections of a link handled in parallel; scoring and ranking are parallel.
 // Where the state does not fit, header[1] = 1 and the host runs assembly.py instead.
 // Output, by rank: header[0] people; person r's keypoints are rows people_ends[r-1]..people_ends[r]
-// (keypoint id, refined x, y, score; ids ascending), its box, score and link bits.
+// (keypoint id, refined x, y, score; ids ascending), its box, score and link bits. Rows and boxes
+// are moved by x * scale_x + offset_x, y * scale_y + offset_y (scales > 0; 1 and 0 keep map pixels).
 #define OWNER_CAP 4096       // keypoint types * max_parts
 #define SLOT_CAP 8192        // people made from connections * keypoint types
 #define CONNECTION_CAP 2048  // chosen connections of all links
@@ -224,7 +225,8 @@ __global__ void __launch_bounds__(1024)
 assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict__ link_keypoints,
          const int* __restrict__ counts, const double* __restrict__ parts, const int* __restrict__ connection_counts,
          const double* __restrict__ connection_scores, const int* __restrict__ connection_pairs, int min_keypoints,
-         double min_pose_score, int max_people, double* __restrict__ entry_score, double* __restrict__ entry_left,
+         double min_pose_score, int max_people, double scale_x, double offset_x, double scale_y, double offset_y,
+         double* __restrict__ entry_score, double* __restrict__ entry_left,
          int* __restrict__ entry_key, unsigned char* __restrict__ entry_size, double* __restrict__ person_link_scores,
          int* __restrict__ header, int* __restrict__ people_ends, double* __restrict__ people_scores,
          unsigned int* __restrict__ people_links, double* __restrict__ people_boxes, int* __restrict__ row_ids,
@@ -481,7 +483,7 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
             const int candidate = e < made ? slots[e * K + k] : (k == lone_keypoint ? (e - made) % max_parts : -1);
             if (candidate < 0) continue;
             const double* part = parts + ((size_t)k * max_parts + candidate) * 3;
-            const double y = part[0], x = part[1];
+            const double y = part[0] * scale_y + offset_y, x = part[1] * scale_x + offset_x;
             const bool first = row == first_row;
             box[0] = first ? x : fmin(box[0], x);
             box[1] = first ? y : fmin(box[1], y);
