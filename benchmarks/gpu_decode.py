@@ -7,9 +7,9 @@ ratios come from one run. Columns (medians, ms):
   numpy        decode_cpu on host maps
   gpu          CudaDecoder.decode on maps already on the GPU (the pipeline's case): all six steps
                in 3 kernels, one copy, Pose objects built on the host; the same maps every time,
-               so the launches are replayed as one CUDA graph (cuda-bindings)
-  gpu_launch   the same with graphs off: 3 kernel launches and a copy from Python every time
-  gpu_device   CUDA-event time of the graph (3 kernels + copy) on the GPU's clock
+               so the launches are replayed as two CUDA graphs (cuda-bindings)
+  gpu_launch   the same with graphs off: 3 kernel launches and 2 copies from Python every time
+  gpu_device   CUDA-event time of the graphs (3 kernels + 2 copies) on the GPU's clock
   dev_no_asm   the same without the assembly kernel (gpu_steps=5): gpu_device - dev_no_asm is assembly
   gpu_host     the same as gpu on host maps (upload included)
   gpu_py_asm   steps 1-5 on the GPU, assembly by the shared Python assemble_people (gpu_steps=5)
@@ -41,10 +41,10 @@ PEOPLE = (1, 5, 20, 50)
 COLUMNS = ("numpy", "gpu", "gpu_launch", "gpu_device", "dev_no_asm", "gpu_host", "gpu_py_asm", "gpu_py_asg")
 
 
-def median_ms(function, runs: int) -> float:
-    """Median wall time of ``function()`` in ms after two warm-up calls."""
-    function()
-    function()
+def median_ms(function, runs: int, warm_up: int = 20) -> float:
+    """Median wall time of ``function()`` in ms after ``warm_up`` calls (graph capture, CPU clocks)."""
+    for _ in range(warm_up):
+        function()
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -111,7 +111,7 @@ def main() -> int:
                 continue
             row = measure(*render_maps(truth, BODY, height, width), decoders, args.runs)
             rows.append({"maps": label, "people": count} | row)
-    graphs = "with" if decoders[6].graph.enabled else "WITHOUT (cuda-bindings missing)"
+    graphs = "with" if decoders[6].graphs[0].enabled else "WITHOUT (cuda-bindings missing)"
     print(f"Decode medians in ms on {gpu.name}, {graphs} CUDA graphs; body topology (18 keypoints, 21 links)")
     print(f"{'maps':<20} {'people':>6} {'found':>5} " + " ".join(f"{c:>10}" for c in COLUMNS) + f" {'speedup':>8}")
     for r in rows:

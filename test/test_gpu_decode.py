@@ -83,33 +83,37 @@ def test_noise_maps_many_candidates_same_as_numpy(seed: int) -> None:
         assert_same_people(CudaDecoder(BODY, params, gpu_steps=gpu_steps).decode(cmap, paf), expected)
 
 
-def test_repeated_maps_replay_one_graph_that_follows_new_frames_and_parameters() -> None:
+def test_repeated_maps_replay_graphs_that_follow_new_frames_and_parameters() -> None:
     from ros2_posenet.cuda_context import GpuContext
     from ros2_posenet.decode.cuda import CudaDecoder
 
     decoder, direct = CudaDecoder(BODY), CudaDecoder(BODY, graphs=False)
-    if not decoder.graph.enabled:
+    if not decoder.graphs[0].enabled:
         pytest.skip("cuda-bindings is not installed: no CUDA graphs")
     scenes = [render_maps(random_people(count, BODY, 56, 56, seed=count), BODY, 56, 56) for count in (3, 7)]
     cmap, paf = gpu_arrays(*scenes[0])
+
+    def counts(decoder: CudaDecoder) -> set[tuple[int, int]]:  # (captures, replays) of both graphs
+        return {(graph.captures, graph.replays) for graph in decoder.graphs}
+
     for _ in range(3):  # launched, captured, replayed
         assert_same_people(decoder.decode(cmap, paf), decode_cpu(*scenes[0], BODY))
-    assert (decoder.graph.captures, decoder.graph.replays) == (1, 1)
+    assert counts(decoder) == {(1, 1)}
     with GpuContext.get():  # a new frame in the same buffers
         cmap.set(scenes[1][0])
         paf.set(scenes[1][1])
     assert_same_people(decoder.decode(cmap, paf), decode_cpu(*scenes[1], BODY))
-    assert decoder.graph.replays == 2
+    assert counts(decoder) == {(1, 2)}
     decoder.params = direct.params = DecodeParams(max_people=2, link_threshold=0.3)
     expected = decode_cpu(*scenes[1], BODY, decoder.params)
     for _ in range(3):
         assert_same_people(decoder.decode(cmap, paf), expected)
         assert_same_people(direct.decode(cmap, paf), expected)
-    assert (decoder.graph.captures, decoder.graph.replays) == (2, 3)
-    assert (direct.graph.captures, direct.graph.replays) == (0, 0)
+    assert counts(decoder) == {(2, 3)}
+    assert counts(direct) == {(0, 0)}
     for _ in range(3):  # host maps go through one upload buffer: replayed too
         assert_same_people(decoder.decode(*scenes[0]), decode_cpu(*scenes[0], BODY, decoder.params))
-    assert (decoder.graph.captures, decoder.graph.replays) == (3, 4)
+    assert counts(decoder) == {(3, 4)}
 
 
 @pytest.mark.parametrize("gpu_steps", [6, 5])

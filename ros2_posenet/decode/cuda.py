@@ -1,9 +1,10 @@
-"""The CUDA decoder: every step of docs/decoding.md on the GPU, one small copy back.
+"""The CUDA decoder: every step of docs/decoding.md on the GPU, two small copies back.
 
 Three kernel launches (``kernels/decode.cu``): peaks + refinement (one block per keypoint type),
 PAF line integrals + greedy assignment (one block per link), assembly + scoring + ordering (one
-block). One copy brings candidates, connections and the finished people (their keypoint rows,
-boxes, scores and links, in rank order) to the host, which only builds the ``Pose`` objects.
+block). The candidates are copied back as soon as the first kernel is done, and the host turns
+them into ``Keypoint`` objects (the bulk of its work) while the GPU links and assembles; the
+second copy brings the people as lists of candidate numbers with their boxes, scores and links.
 When a frame's assembly state does not fit the kernel's shared memory (hundreds of fragments),
 the shared ``assemble_people`` runs on the copied connections instead: the same people either
 way. Maps may be torch CUDA tensors, CuPy arrays, pycuda GPUArrays (anything with
@@ -13,6 +14,7 @@ way. Maps may be torch CUDA tensors, CuPy arrays, pycuda GPUArrays (anything wit
 from __future__ import annotations
 
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -31,38 +33,36 @@ LINK_THREADS = 256
 ASSEMBLY_THREADS = 1024  # a warp per person when scoring: 32 people at once
 MADE_CAP = 512  # people made from connections that the assembly kernel can hold (decode.cu)
 # The assembly kernel's outputs, in its parameter order.
-PEOPLE_REGIONS = ("people_ends", "people_scores", "people_links", "people_boxes")
-PEOPLE_REGIONS += ("row_ids", "row_x", "row_y", "row_score")
+PEOPLE_REGIONS = ("people_ends", "people_scores", "people_links", "people_boxes", "row_candidates")
 
 
 class _Layout:
-    """Where each region of the packed result buffer starts: the header ints (keypoint counts,
-    connection counts, people count, fell-back flag), then the doubles, then the other ints, so
-    that every region is aligned to its item size."""
+    """Where each region of the packed result buffer starts (each 8-byte aligned). The candidates
+    (counts, then rows) come first: they are copied back on their own, before the rest."""
 
     def __init__(self, keypoints: int, links: int, max_parts: int, max_people: int) -> None:
         self.links = max(links, 1)
-        rows = max_people * keypoints  # the finished people's keypoints, at most
         regions = (
+            ("counts", np.int32, keypoints),  # candidates per keypoint type
             ("parts", np.float64, keypoints * max_parts * 3),  # per keypoint and candidate: y, x, score
+            ("connection_counts", np.int32, self.links),
+            ("header", np.int32, 2),  # people, fell back to Python assembly
             ("scores", np.float64, self.links * max_parts),  # per link, the chosen connections' scores
+            ("pairs", np.int32, self.links * max_parts * 2),  # per link, the chosen (i, j)
             ("people_scores", np.float64, max_people),
             ("people_boxes", np.float64, max_people * 4),
-            ("row_x", np.float64, rows),
-            ("row_y", np.float64, rows),
-            ("row_score", np.float64, rows),
-            ("pairs", np.int32, self.links * max_parts * 2),  # per link, the chosen (i, j)
             ("people_ends", np.int32, max_people),  # person r's rows end here
             ("people_links", np.uint32, max_people),  # bit l: the person has link l
-            ("row_ids", np.int32, rows),
+            ("row_candidates", np.int32, max_people * keypoints),  # each row's candidate, numbered overall
         )
-        header = keypoints + links + 2
-        offset = (header + header % 2) * 4
         self.regions: dict[str, tuple[int, type, int]] = {}
+        offset = 0
         for name, dtype, count in regions:
+            offset += -offset % 8
             self.regions[name] = (offset, dtype, count)
             offset += count * np.dtype(dtype).itemsize
         self.size = offset
+        self.candidates_end = self.offset("connection_counts")
 
     def offset(self, name: str) -> int:
         return self.regions[name][0]
@@ -85,8 +85,8 @@ class CudaDecoder:
     benchmarks/gpu_decode.py). ``stream`` (pycuda) orders the kernels after whatever produced the
     maps on it; host maps are uploaded on it. ``fell_back`` tells whether the last ``decode`` had
     to assemble in Python. ``graphs``: when the same maps (pointers, size, parameters) come again,
-    as from an engine's fixed output buffers, the launches are replayed as one CUDA graph
-    (``cuda_graph.StreamGraph``; needs cuda-bindings): one call instead of four.
+    as from an engine's fixed output buffers, the launches are replayed as two CUDA graphs
+    (``cuda_graph.StreamGraph``; needs cuda-bindings), one each side of the candidates' copy.
     """
 
     def __init__(
@@ -113,9 +113,10 @@ class CudaDecoder:
             self._score_links = module.get_function("score_links")
             self._score_links.prepare("PiiPPPiidPPPPPP")
             self._assemble = module.get_function("assemble")
-            self._assemble.prepare("iiiPPPPPPidi" + "dddd" + "P" * 14)
+            self._assemble.prepare("iiiPPPPPPidi" + "dddd" + "P" * 11)  # 5 scratch arrays, header, 5 regions
             self.stream = stream or cuda.Stream()
-            self.graph = StreamGraph(self.stream.handle, enabled=graphs)
+            self.graphs = tuple(StreamGraph(self.stream.handle, enabled=graphs) for _ in range(2))
+            self._candidates_copied = cuda.Event(cuda.event_flags.DISABLE_TIMING)
             links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
             self._links = cuda.to_device(links if links.size else np.zeros(2, np.int32))
         self._shape: tuple[int, int, int, int, int] | None = None
@@ -128,12 +129,15 @@ class CudaDecoder:
         shape = (height, width, max_parts, max_people, self.gpu_steps)
         if self._shape == shape:
             return
-        self.graph.reset()  # its launches use the buffers about to be replaced
+        for graph in self.graphs:
+            graph.reset()  # its launches use the buffers about to be replaced
         cuda, k = self.cuda, self.topology.num_keypoints
         layout = self._layout = _Layout(k, self.topology.num_links, max_parts, max_people)
         self._result = cuda.mem_alloc(layout.size)
         self._host = cuda.pagelocked_empty(layout.size, np.uint8)
         self._view = layout.views(self._host)
+        self._candidate_keypoint = np.repeat(np.arange(k), max_parts).reshape(k, max_parts)
+        self._candidate_number = np.arange(max_parts)
         self._scratch = cuda.mem_alloc(k * height * width * 4)
         pair_slots = layout.links * max_parts * max_parts
         self._tables = cuda.mem_alloc(pair_slots * 8)
@@ -175,11 +179,14 @@ class CudaDecoder:
         or in the pixels ``to_image`` maps them to (the assembly kernel moves rows and boxes)."""
         self.enqueue(cmap, paf, to_image)
         with self.gpu:
+            if self.gpu_steps == 6:
+                self._candidates_copied.synchronize()
+                keypoints = self._candidate_keypoints(to_image)  # while the GPU links and assembles
             self.stream.synchronize()
-        header = self._ints(self.topology.num_keypoints + self.topology.num_links, 2)
-        self.fell_back = self.gpu_steps == 6 and bool(header[1])
+        count, fell_back = self._view["header"].tolist()
+        self.fell_back = self.gpu_steps == 6 and bool(fell_back)
         if self.gpu_steps == 6 and not self.fell_back:
-            return self._people(header[0])
+            return self._people(count, keypoints)
         poses = assemble_people(self._candidates(), self._connections(), self.topology, self.params)
         return poses if to_image == MAP_PIXELS else [pose.map_points(to_image) for pose in poses]
 
@@ -206,16 +213,17 @@ class CudaDecoder:
             height, width = size
             self._allocate(height, width, params.max_parts, params.max_people)
             key = (cmap_pointer, paf_pointer, height, width, params, to_image)
-            self.graph.run(key, lambda: self._launch(cmap_pointer, paf_pointer, height, width, params, to_image))
+            candidates, people = self.graphs
+            candidates.run(key, lambda: self._find_candidates(cmap_pointer, height, width, params))
+            self._candidates_copied.record(self.stream)
+            people.run(key, lambda: self._link_and_assemble(paf_pointer, height, width, params, to_image))
 
-    def _launch(
-        self, cmap_pointer: int, paf_pointer: int, height: int, width: int, params: DecodeParams, to_image: PixelMapping
-    ) -> None:
-        """The kernels and the result copy for maps at these device pointers (captured as a graph when repeated)."""
-        k, links = self.topology.num_keypoints, self.topology.num_links
-        layout, base, stream = self._layout, int(self._result), self.stream
-        counts, connection_counts, header = base, base + k * 4, base + (k + links) * 4
-        parts = base + layout.offset("parts")
+    def _pointer(self, region: str) -> int:
+        return int(self._result) + self._layout.offset(region)
+
+    def _find_candidates(self, cmap_pointer: int, height: int, width: int, params: DecodeParams) -> None:
+        """Steps 1-3 and the copy of the candidates (a graph when repeated)."""
+        k, stream = self.topology.num_keypoints, self.stream
         self._find_peaks.prepared_async_call(
             (k, 1),
             (PEAK_THREADS, 1, 1),
@@ -227,9 +235,18 @@ class CudaDecoder:
             params.max_parts,
             params.refine_window // 2,
             self._scratch,
-            counts,
-            parts,
+            self._pointer("counts"),
+            self._pointer("parts"),
         )
+        end = self._layout.candidates_end
+        self.cuda.memcpy_dtoh_async(self._host[:end], self._result, stream)
+
+    def _link_and_assemble(
+        self, paf_pointer: int, height: int, width: int, params: DecodeParams, to_image: PixelMapping
+    ) -> None:
+        """Steps 4-6 and the copy of everything after the candidates (a graph when repeated)."""
+        k, links, stream = self.topology.num_keypoints, self.topology.num_links, self.stream
+        counts, parts, connection_counts = (self._pointer(name) for name in ("counts", "parts", "connection_counts"))
         if links:
             self._score_links.prepared_async_call(
                 (links, 1),
@@ -248,8 +265,8 @@ class CudaDecoder:
                 self._kept,
                 self._order,
                 connection_counts,
-                base + layout.offset("scores"),
-                base + layout.offset("pairs"),
+                self._pointer("scores"),
+                self._pointer("pairs"),
             )
         if self.gpu_steps == 6:
             self._assemble.prepared_async_call(
@@ -263,34 +280,32 @@ class CudaDecoder:
                 counts,
                 parts,
                 connection_counts,
-                base + layout.offset("scores"),
-                base + layout.offset("pairs"),
+                self._pointer("scores"),
+                self._pointer("pairs"),
                 params.min_keypoints,
                 float(params.min_pose_score),
                 params.max_people,
                 *map(float, to_image),
                 *self._entries,
-                header,
-                *(base + layout.offset(name) for name in PEOPLE_REGIONS),
+                self._pointer("header"),
+                *map(self._pointer, PEOPLE_REGIONS),
             )
-        self.cuda.memcpy_dtoh_async(self._host, self._result, stream)
+        start = self._layout.candidates_end
+        self.cuda.memcpy_dtoh_async(self._host[start:], self._pointer("connection_counts"), stream)
         if self.gpu_steps == 4 and links:
             self.cuda.memcpy_dtoh_async(self._host_tables, self._tables, stream)
-
-    def _ints(self, start: int, count: int) -> list[int]:
-        return self._host[start * 4 : (start + count) * 4].view(np.int32).tolist()
 
     def _candidates(self) -> list[np.ndarray]:
         """Per keypoint type, the ``[n, 3]`` rows (refined y, refined x, peak score) of its candidates."""
         k, max_parts = self.topology.num_keypoints, self._shape[2]
         parts = self._view["parts"].reshape(k, max_parts, 3)
-        return [parts[keypoint, :count].copy() for keypoint, count in enumerate(self._ints(0, k))]
+        return [parts[keypoint, :count].copy() for keypoint, count in enumerate(self._view["counts"].tolist())]
 
     def _connections(self) -> list[list[Connection]]:
         """Per link, the chosen (i, j, score) in assignment order (assigned on the host for gpu_steps 4)."""
         topology, max_parts = self.topology, self._shape[2]
         if self.gpu_steps == 4:
-            counts = self._ints(0, topology.num_keypoints)
+            counts = self._view["counts"].tolist()
             tables = self._host_tables.reshape(self._layout.links, max_parts * max_parts)
             score_tables = [
                 tables[link, : counts[a] * counts[b]].reshape(counts[a], counts[b])
@@ -301,25 +316,32 @@ class CudaDecoder:
         pairs = self._view["pairs"].reshape(-1, max_parts, 2)
         return [
             list(zip(*pairs[link, :count].T.tolist(), scores[link, :count].tolist(), strict=True)) if count else []
-            for link, count in enumerate(self._ints(topology.num_keypoints, topology.num_links))
+            for link, count in enumerate(self._view["connection_counts"][: topology.num_links].tolist())
         ]
 
-    def _people(self, count: int) -> list[Pose]:
-        """The Pose objects of the people the assembly kernel finished (ordered, numbered, cut).
+    def _candidate_keypoints(self, to_image: PixelMapping) -> tuple[Keypoint, ...]:
+        """A Keypoint for every candidate, keypoint by keypoint (the kernel numbers them so), moved
+        by ``to_image`` with the same arithmetic as the kernel's boxes."""
+        k, max_parts = self.topology.num_keypoints, self._shape[2]
+        present = self._candidate_number < self._view["counts"][:, None]
+        ys, xs, scores = self._view["parts"].reshape(k, max_parts, 3)[present].T
+        if to_image != MAP_PIXELS:
+            xs = xs * to_image.scale_x + to_image.offset_x
+            ys = ys * to_image.scale_y + to_image.offset_y
+        ids = self._candidate_keypoint[present]
+        fields = (ids.tolist(), self._names[ids].tolist(), xs.tolist(), ys.tolist(), scores.tolist())
+        # tuple.__new__ straight from C: NamedTuple's own __new__ is a Python function, twice as slow.
+        return tuple(map(tuple.__new__, repeat(Keypoint), zip(*fields, strict=True)))
 
-        The kernel wrote each person's keypoints as consecutive rows and its box, so the host's work
-        is a few array-to-list conversions, one tuple per keypoint and one Pose per person, which is
-        most of a decode's host time.
-        """
+    def _people(self, count: int, candidates: tuple[Keypoint, ...]) -> list[Pose]:
+        """The Pose objects of the people the assembly kernel finished (ordered, numbered, cut): each
+        a slice of its candidates' keypoints, gathered in one call, with the kernel's box."""
         if count == 0:
             return []
         view = self._view
         ends = view["people_ends"][:count].tolist()
-        rows = ends[-1]
-        ids = view["row_ids"][:rows]
-        fields = (ids, self._names[ids], view["row_x"][:rows], view["row_y"][:rows], view["row_score"][:rows])
-        # tuple.__new__ straight from C: NamedTuple's own __new__ is a Python function, twice as slow.
-        keypoints = tuple(map(tuple.__new__, repeat(Keypoint), zip(*(field.tolist() for field in fields), strict=True)))
+        rows = view["row_candidates"][: ends[-1]].tolist()
+        keypoints = itemgetter(*rows)(candidates) if len(rows) > 1 else (candidates[rows[0]],)
         boxes = map(tuple, view["people_boxes"][: 4 * count].reshape(count, 4).tolist())
         people = zip(
             [0, *ends[:-1]],

@@ -177,8 +177,9 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
 // the connections of a link handled in parallel; scoring and ranking are parallel.
 // Where the state does not fit, header[1] = 1 and the host runs assembly.py instead.
 // Output, by rank: header[0] people; person r's keypoints are rows people_ends[r-1]..people_ends[r]
-// (keypoint id, refined x, y, score; ids ascending), its box, score and link bits. Rows and boxes
-// are moved by x * scale_x + offset_x, y * scale_y + offset_y (scales > 0; 1 and 0 keep map pixels).
+// (ids ascending), each the number of its candidate counted over all keypoint types in keypoint
+// order; its box, score and link bits. Boxes are moved by x * scale_x + offset_x,
+// y * scale_y + offset_y (scales > 0; 1 and 0 keep map pixels), as the host moves the candidates.
 #define OWNER_CAP 4096       // keypoint types * max_parts
 #define SLOT_CAP 8192        // people made from connections * keypoint types
 #define CONNECTION_CAP 2048  // chosen connections of all links
@@ -229,8 +230,7 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
          double* __restrict__ entry_score, double* __restrict__ entry_left,
          int* __restrict__ entry_key, unsigned char* __restrict__ entry_size, double* __restrict__ person_link_scores,
          int* __restrict__ header, int* __restrict__ people_ends, double* __restrict__ people_scores,
-         unsigned int* __restrict__ people_links, double* __restrict__ people_boxes, int* __restrict__ row_ids,
-         double* __restrict__ row_x, double* __restrict__ row_y, double* __restrict__ row_score)
+         unsigned int* __restrict__ people_links, double* __restrict__ people_boxes, int* __restrict__ row_candidates)
 {
     __shared__ short owner[OWNER_CAP];
     __shared__ short slots[SLOT_CAP];
@@ -241,7 +241,7 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
     __shared__ short merged_into[MADE_CAP];
     __shared__ unsigned int filled[MADE_CAP], link_bits[MADE_CAP];
     __shared__ int last_link_seen[MADE_CAP];  // the last link whose connections touched each person
-    __shared__ int first_connection[33], count_of[32], link_a[32], link_b[32];
+    __shared__ int first_connection[33], count_of[32], first_candidate[32], link_a[32], link_b[32];
     __shared__ int made, overflow, total, valid;
     short2* pair = reinterpret_cast<short2*>(pool);
     double* rank_score = pool;
@@ -256,12 +256,15 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
         link_a[l] = link_keypoints[2 * l];
         link_b[l] = link_keypoints[2 * l + 1];
     }
+    for (int k = threadIdx.x; k < min(K, 32); k += blockDim.x) count_of[k] = counts[k];
     __syncthreads();
     if (threadIdx.x == 0) {
         made = 0;
         valid = 0;
         first_connection[0] = 0;
         for (int l = 1; l <= min(num_links, 32); ++l) first_connection[l] += first_connection[l - 1];
+        first_candidate[0] = 0;  // candidates numbered keypoint by keypoint, as the host lists them
+        for (int k = 1; k < min(K, 32); ++k) first_candidate[k] = first_candidate[k - 1] + count_of[k - 1];
         total = first_connection[min(num_links, 32)];
         overflow = K * max_parts > OWNER_CAP || K > 32 || num_links > 32 || total > CONNECTION_CAP;
     }
@@ -278,7 +281,6 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
         filled[p] = link_bits[p] = 0;
         last_link_seen[p] = -1;
     }
-    for (int k = threadIdx.x; k < K; k += blockDim.x) count_of[k] = counts[k];
     for (int c = threadIdx.x; c < total; c += blockDim.x) {
         int l = 0;
         while (first_connection[l + 1] <= c) ++l;
@@ -489,10 +491,7 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
             box[1] = first ? y : fmin(box[1], y);
             box[2] = first ? x : fmax(box[2], x);
             box[3] = first ? y : fmax(box[3], y);
-            row_ids[row] = k;
-            row_x[row] = x;
-            row_y[row] = y;
-            row_score[row] = part[2];
+            row_candidates[row] = first_candidate[k] + candidate;
             ++row;
         }
         people_ends[rank] = row;
