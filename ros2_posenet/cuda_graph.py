@@ -10,11 +10,12 @@ or when the driver refuses, the launches simply run one by one (logged once).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Hashable
 from types import ModuleType
 
-from ros2_posenet.errors import BackendUnavailableError, import_optional
+from ros2_posenet.errors import import_optional
 
 LOG = logging.getLogger("ros2_posenet")
 CUDA_BINDINGS_HINT = "pip install cuda-bindings (its major version = the CUDA driver's: 12 on JetPack 6)"
@@ -25,6 +26,16 @@ def import_cuda_driver() -> ModuleType:
     return import_optional("cuda.bindings.driver", f"cuda-bindings is not installed: {CUDA_BINDINGS_HINT}")
 
 
+@functools.cache
+def _usable_driver() -> ModuleType | None:
+    """``cuda.bindings.driver`` if it can be used here, else None; the reason is logged once."""
+    try:
+        return import_cuda_driver()
+    except Exception as error:  # not installed, or bindings that do not fit this driver
+        LOG.info("%s; decoding without CUDA graphs", str(error).splitlines()[0])
+        return None
+
+
 class StreamGraph:
     """One captured graph of the launches ``run`` is given, replayed while their key stays the same.
 
@@ -33,12 +44,7 @@ class StreamGraph:
     """
 
     def __init__(self, stream_handle: int, enabled: bool = True) -> None:
-        self._driver: ModuleType | None = None
-        if enabled:
-            try:
-                self._driver = import_cuda_driver()
-            except BackendUnavailableError as error:
-                LOG.info("%s; decoding without CUDA graphs", error)
+        self._driver = _usable_driver() if enabled else None
         self._stream = self._driver.CUstream(stream_handle) if self._driver else None
         self._graph: tuple[object, object] | None = None  # (graph, executable)
         self._key: Hashable = None
