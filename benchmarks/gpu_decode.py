@@ -1,9 +1,13 @@
 """Decode time, CUDA vs NumPy, for 1/5/20/50 people at poseNet's 56x56 maps and 1/8 of 640x480 and 1280x720.
 
-    python benchmarks/gpu_decode.py [--runs 200] [--json benchmarks/results/gpu_decode.json]
+    python benchmarks/gpu_decode.py [--runs 40] [--burst 5] [--json benchmarks/results/gpu_decode.json]
 
-Maps are rendered from known people (ros2_posenet.synthetic) with poseNet's body topology. All
-ratios come from one run. Columns (medians, ms):
+Maps are rendered from known people (ros2_posenet.synthetic) with poseNet's body topology. Each
+round runs every measurement of every row, in a shuffled order, so that a slow spell of a shared
+machine touches all columns alike: ``--burst`` calls in a row, of which all but the first are
+kept (warm caches, as in a tight loop); ``--burst 1`` keeps single calls between unrelated work
+(cold caches). Medians over ``--runs`` rounds. Each row has its own decoders (a decoder's graphs
+follow one set of maps). Columns (medians, ms):
   numpy        decode_cpu on host maps
   gpu          CudaDecoder.decode on maps already on the GPU (the pipeline's case): all six steps
                in 3 kernels, one copy, Pose objects built on the host; the same maps every time,
@@ -20,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import platform
+import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,67 +47,79 @@ PEOPLE = (1, 5, 20, 50)
 COLUMNS = ("numpy", "gpu", "gpu_launch", "gpu_device", "dev_no_asm", "gpu_host", "gpu_py_asm", "gpu_py_asg")
 
 
-def median_ms(function, runs: int, warm_up: int = 20) -> float:
-    """Median wall time of ``function()`` in ms after ``warm_up`` calls (graph capture, CPU clocks)."""
-    for _ in range(warm_up):
-        function()
-    times = []
-    for _ in range(runs):
+Timer = Callable[[], float]  # one measurement, in ms
+
+
+def wall_clock(function: Callable[[], object]) -> Timer:
+    def measure() -> float:
         start = time.perf_counter()
         function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1e3
+        return (time.perf_counter() - start) * 1e3
+
+    return measure
 
 
-def device_ms(decoder: CudaDecoder, device_maps: tuple, runs: int) -> float:
-    """Median GPU-clock time from before the first launch to the end of the result copy."""
-    cuda = decoder.cuda
+def gpu_clock(decoder: CudaDecoder, device_maps: tuple) -> Timer:
+    """GPU-clock time from before the first launch to the end of the last result copy."""
     with decoder.gpu:
-        start, end = cuda.Event(), cuda.Event()
-    times = []
-    for _ in range(runs):
+        start, end = decoder.cuda.Event(), decoder.cuda.Event()
+
+    def measure() -> float:
         with decoder.gpu:
             start.record(decoder.stream)
             decoder.enqueue(*device_maps)
             end.record(decoder.stream)
             end.synchronize()
-            times.append(start.time_till(end))
-    return float(np.median(times))
+            return start.time_till(end)
+
+    return measure
 
 
-def measure(cmap: np.ndarray, paf: np.ndarray, decoders: dict[int, CudaDecoder], runs: int) -> dict:
-    """Every column for one set of maps, after checking that the GPU finds the NumPy decoder's people."""
+def timers_for(cmap: np.ndarray, paf: np.ndarray) -> tuple[dict, dict[str, Timer]]:
+    """The row's facts and a timer per column, after checking that the GPU finds the NumPy decoder's people."""
     from pycuda import gpuarray
 
-    decoder = decoders[6]
-    with decoder.gpu:
-        device_maps = (gpuarray.to_gpu(cmap), gpuarray.to_gpu(paf))
-    found = decoder.decode(*device_maps)
+    gpu, launch, host = CudaDecoder(BODY), CudaDecoder(BODY, graphs=False), CudaDecoder(BODY)
+    python_assembly, python_assignment = CudaDecoder(BODY, gpu_steps=5), CudaDecoder(BODY, gpu_steps=4)
+    with gpu.gpu:
+        maps = (gpuarray.to_gpu(cmap), gpuarray.to_gpu(paf))
+    found = gpu.decode(*maps)
     assert_same_people(found, decode_cpu(cmap, paf, BODY))
-    row = {
-        "found": len(found),
-        "fell_back": decoder.fell_back,
-        "numpy": median_ms(lambda: decode_cpu(cmap, paf, BODY), max(runs // 10, 10)),
-        "gpu": median_ms(lambda: decoder.decode(*device_maps), runs),
-        "gpu_launch": median_ms(lambda: decoders["launch"].decode(*device_maps), runs),
-        "gpu_device": device_ms(decoder, device_maps, runs),
-        "dev_no_asm": device_ms(decoders[5], device_maps, runs),
-        "gpu_host": median_ms(lambda: decoder.decode(cmap, paf), runs),
-        "gpu_py_asm": median_ms(lambda: decoders[5].decode(*device_maps), runs),
-        "gpu_py_asg": median_ms(lambda: decoders[4].decode(*device_maps), runs),
+    timers = {
+        "numpy": wall_clock(lambda: decode_cpu(cmap, paf, BODY)),
+        "gpu": wall_clock(lambda: gpu.decode(*maps)),
+        "gpu_launch": wall_clock(lambda: launch.decode(*maps)),
+        "gpu_device": gpu_clock(gpu, maps),
+        "dev_no_asm": gpu_clock(python_assembly, maps),
+        "gpu_host": wall_clock(lambda: host.decode(cmap, paf)),
+        "gpu_py_asm": wall_clock(lambda: python_assembly.decode(*maps)),
+        "gpu_py_asg": wall_clock(lambda: python_assignment.decode(*maps)),
     }
-    return row | {"speedup": row["numpy"] / row["gpu"]}
+    return {"found": len(found), "fell_back": gpu.fell_back, "graphs": gpu.graphs[0].enabled}, timers
+
+
+def measure_interleaved(timers: dict[tuple, Timer], runs: int, burst: int, warm_up: int = 10) -> dict[tuple, float]:
+    """Median of each timer over ``runs`` rounds after ``warm_up``; in each round, in a shuffled
+    order, every timer runs ``burst`` times and all but the first are kept (all, for a burst of 1)."""
+    samples: dict[tuple, list[float]] = {key: [] for key in timers}
+    order, shuffle = list(timers), random.Random(0).shuffle
+    for round_number in range(warm_up + runs):
+        shuffle(order)
+        for key in order:
+            elapsed = [timers[key]() for _ in range(burst)]
+            if round_number >= warm_up:
+                samples[key] += elapsed[1:] if burst > 1 else elapsed
+    return {key: float(np.median(values)) for key, values in samples.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--burst", type=int, default=5)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/gpu_decode.json"))
     args = parser.parse_args()
     gpu = GpuContext.get()
-    decoders = {steps: CudaDecoder(BODY, gpu_steps=steps) for steps in (6, 5, 4)}
-    decoders["launch"] = CudaDecoder(BODY, graphs=False)
-    rows = []
+    rows, timers = [], {}
     for label, (height, width) in MAP_SIZES.items():
         for count in PEOPLE:
             try:
@@ -109,16 +127,23 @@ def main() -> int:
             except ValueError as error:
                 print(f"skipped {count} people at {label}: {error}")
                 continue
-            row = measure(*render_maps(truth, BODY, height, width), decoders, args.runs)
-            rows.append({"maps": label, "people": count} | row)
-    graphs = "with" if decoders[6].graphs[0].enabled else "WITHOUT (cuda-bindings missing)"
-    print(f"Decode medians in ms on {gpu.name}, {graphs} CUDA graphs; body topology (18 keypoints, 21 links)")
+            facts, row_timers = timers_for(*render_maps(truth, BODY, height, width))
+            rows.append({"maps": label, "people": count} | facts)
+            timers |= {(len(rows) - 1, column): timer for column, timer in row_timers.items()}
+    medians = measure_interleaved(timers, args.runs, args.burst)
+    for index, row in enumerate(rows):
+        row |= {column: medians[index, column] for column in COLUMNS}
+        row["speedup"] = row["numpy"] / row["gpu"]
+    graphs = "with" if rows[0]["graphs"] else "WITHOUT (cuda-bindings missing)"
+    calls = f"{args.burst - 1} warm calls" if args.burst > 1 else "single cold calls"
+    print(f"Decode medians in ms on {gpu.name}, {graphs} CUDA graphs, {calls} per round; body topology")
     print(f"{'maps':<20} {'people':>6} {'found':>5} " + " ".join(f"{c:>10}" for c in COLUMNS) + f" {'speedup':>8}")
     for r in rows:
         cells = " ".join(f"{r[column]:>10.3f}" for column in COLUMNS)
         note = " (fell back to Python assembly)" if r["fell_back"] else ""
         print(f"{r['maps']:<20} {r['people']:>6} {r['found']:>5} {cells} {r['speedup']:>7.1f}x{note}")
-    write_results(args.json, args.runs, rows, gpu=gpu.name, python=platform.python_version(), graphs=graphs)
+    context = {"gpu": gpu.name, "python": platform.python_version(), "graphs": graphs, "calls": calls}
+    write_results(args.json, args.runs, rows, **context)
     return 0
 
 
