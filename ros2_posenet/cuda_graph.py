@@ -2,10 +2,10 @@
 
 pycuda has no graph API, so capture and replay go through NVIDIA's cuda-bindings 12 or newer
 (``pip install cuda-bindings``, the major version of the CUDA driver: 12 on JetPack 6, 13 on
-current x86 drivers). A graph bakes in every launch's arguments, so it is keyed by whatever the caller's
-arguments depend on; it is captured only when the same key comes twice in a row, so that callers
-whose pointers change every time never pay for captures they cannot reuse. Without cuda-bindings,
-or when the driver refuses, the launches simply run one by one (logged once).
+current x86 drivers). A graph bakes in every launch's arguments, so it is keyed by whatever the
+caller's arguments depend on; it is captured only when the same key comes twice in a row, so
+that callers whose pointers change every time never pay for captures they cannot reuse. Without
+cuda-bindings, or when the driver refuses, the launches simply run one by one (logged once).
 """
 
 from __future__ import annotations
