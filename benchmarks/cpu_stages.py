@@ -17,8 +17,8 @@ import numpy as np
 from results_io import run, write_results
 
 from ros2_posenet.errors import ModelError
-from ros2_posenet.networks import NETWORKS
-from ros2_posenet.paths import photos_dir
+from ros2_posenet.models.cache import photos_dir
+from ros2_posenet.models.registry import NETWORKS
 from ros2_posenet.posenet import PoseNet
 
 SIZES = {"mobilenet-thin-body": [(224, 224), (432, 368), (656, 368)]}
@@ -26,7 +26,7 @@ SIZES = {"mobilenet-thin-body": [(224, 224), (432, 368), (656, 368)]}
 
 def bench(net: PoseNet, image: np.ndarray, runs: int) -> dict:
     net.process(image)  # warm-up: first-run allocations are not steady state
-    net.timings = type(net.timings)()
+    net.timings.reset()
     people = 0
     for _ in range(runs):
         people = len(net.process(image))

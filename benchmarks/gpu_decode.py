@@ -2,7 +2,7 @@
 
     python benchmarks/gpu_decode.py [--runs 40] [--burst 5] [--json benchmarks/results/gpu_decode.json]
 
-Maps are rendered from known people (ros2_posenet.synthetic) with poseNet's body topology. Each
+Maps are rendered from known people (test/support/synthetic.py) with poseNet's body topology. Each
 round runs every measurement of every row, in a shuffled order, so that a slow spell of a shared
 machine touches all columns alike: ``--burst`` calls in a row, of which all but the first are
 kept (warm caches, as in a tight loop); ``--burst 1`` keeps single calls between unrelated work
@@ -34,13 +34,13 @@ import numpy as np
 from results_io import run, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
-from decode_helpers import BODY  # noqa: E402  (poseNet's body topology, shared with the tests)
-from test_gpu_decode import assert_same_people  # noqa: E402
+from support.decode_helpers import BODY  # noqa: E402  (poseNet's body topology, shared with the tests)
+from support.poses import assert_same_people  # noqa: E402
+from support.synthetic import random_people, render_maps  # noqa: E402
 
-from ros2_posenet.cuda_context import GpuContext  # noqa: E402
+from ros2_posenet.cuda.context import GpuContext  # noqa: E402
 from ros2_posenet.decode.cpu import decode_cpu  # noqa: E402
 from ros2_posenet.decode.cuda import CudaDecoder  # noqa: E402
-from ros2_posenet.synthetic import random_people, render_maps  # noqa: E402
 
 MAP_SIZES = {"56x56 (poseNet)": (56, 56), "80x60 (640x480/8)": (60, 80), "160x90 (1280x720/8)": (90, 160)}
 PEOPLE = (1, 5, 20, 50)

@@ -28,12 +28,11 @@ import numpy as np
 from results_io import run, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
-from decode_helpers import BODY, BODY_NAMES, BODY_SKELETON  # noqa: E402  (poseNet's body topology)
+from support.decode_helpers import BODY, BODY_NAMES, BODY_SKELETON  # noqa: E402  (poseNet's body topology)
 
 from ros2_posenet.errors import PoseNetError  # noqa: E402
-from ros2_posenet.paths import photos_dir  # noqa: E402
+from ros2_posenet.models.cache import photos_dir  # noqa: E402
 from ros2_posenet.posenet import PoseNet  # noqa: E402
-from ros2_posenet.timing import StageTimer  # noqa: E402
 
 IMAGE_SIZES = ((640, 480), (1280, 720))
 CPU = "onnxruntime-cpu"
@@ -91,27 +90,29 @@ def sample_image(width: int, height: int) -> np.ndarray:
 def bench(cpu: PoseNet, image: np.ndarray, runs: int, cpu_runs: int) -> dict:
     """GPU pipeline timings for the network of ``cpu`` (a PoseNet on ONNX Runtime CPU, timed too)."""
     from ros2_posenet.engines.torch_cuda import TorchCudaEngine
-    from ros2_posenet.gpu_pipeline import GpuPipeline
+    from ros2_posenet.pipelines.gpu import GpuPipeline
 
     engine = TorchCudaEngine(cpu.network, input_size=cpu.input_size)
     pipeline = GpuPipeline(cpu.network, engine, cpu.decode_params)
     for _ in range(10):
         poses = pipeline.process(image)
     start = time.perf_counter()
-    pipeline.timings = StageTimer()
+    pipeline.timings.reset()
     for _ in range(runs):
         poses = pipeline.process(image)
     elapsed = time.perf_counter() - start
     total = pipeline.timings.summary()["total"]["median_ms"]
-    pipeline.timings = StageTimer()
+    pipeline.timings.reset()
     for _ in range(runs):
         pipeline.process(image, sync_stages=True)
     stages = {name: values["median_ms"] for name, values in pipeline.timings.summary().items()}
     cpu.process(image)
-    cpu.timings = StageTimer()
+    cpu.timings.reset()
     for _ in range(cpu_runs):
         cpu.process(image)
-    candidates = sum(len(c) for c in pipeline.decoder.decode_tables(*pipeline.engine.infer_device())[0])
+    candidates = sum(
+        len(c) for c in pipeline.decoder.decode_tables(*pipeline.engine.infer_device(), pipeline.decode_params)[0]
+    )
     return {
         "total": total,
         "fps": runs / elapsed,

@@ -6,7 +6,7 @@
     <parameter>:=<value>             any node parameter (network, keypoint_threshold, overlay, ...)
     keypoint_threshold, link_threshold default to -1.0: the chosen network's own thresholds.
 
-Defaults equal config/posenet.yaml and the node's own (test/test_launch_static.py checks).
+Its arguments and their defaults come from the node's own table (ros2_posenet/ros/params.py).
 """
 
 from typing import List  # noqa: UP035 (launch recognises typing.List[int], not list[int])
@@ -19,25 +19,7 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-# Node parameter -> (default, type); a launch argument of the same name sets each one.
-NODE_PARAMETERS = {
-    "network": ("mobilenet-thin-body", str),
-    "model": ("", str),
-    "topology": ("", str),
-    "backend": ("auto", str),
-    "input_size": ("", str),
-    "keypoint_threshold": ("-1.0", float),
-    "link_threshold": ("-1.0", float),
-    "max_people": ("100", int),
-    "overlay": ("links,keypoints", str),
-    "publish_overlay": ("true", bool),
-    "stats_period": ("5.0", float),
-}
-# Launch argument descriptions beyond "posenet_node parameter NAME" (ros2 launch --show-args shows them).
-DESCRIPTIONS = {
-    "keypoint_threshold": "keypoint (CMAP) peak threshold in [0, 1]; -1.0: the network's own default",
-    "link_threshold": "link (PAF) mean alignment threshold in [0, 1]; -1.0: the network's own default",
-}
+from ros2_posenet.ros.params import PARAMETERS, as_text  # the node's parameter table: one source
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -51,11 +33,9 @@ def generate_launch_description() -> LaunchDescription:
     ]
     arguments += [
         DeclareLaunchArgument(
-            name,
-            default_value=default,
-            description=f"posenet_node parameter {name}" + (f": {DESCRIPTIONS[name]}" if name in DESCRIPTIONS else ""),
+            name, default_value=as_text(spec.default), description=f"posenet_node parameter {name}: {spec.description}"
         )
-        for name, (default, _) in NODE_PARAMETERS.items()
+        for name, spec in PARAMETERS.items()
     ]
     posenet = Node(
         package="ros2_posenet",
@@ -64,8 +44,8 @@ def generate_launch_description() -> LaunchDescription:
         output="screen",
         parameters=[
             {
-                name: ParameterValue(LaunchConfiguration(name), value_type=kind)
-                for name, (_, kind) in NODE_PARAMETERS.items()
+                name: ParameterValue(LaunchConfiguration(name), value_type=type(spec.default))
+                for name, spec in PARAMETERS.items()
             }
         ],
         remappings=[("image", LaunchConfiguration("input_topic"))],

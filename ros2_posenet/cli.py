@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from ros2_posenet.engines import BACKENDS
 from ros2_posenet.errors import PoseNetError
-from ros2_posenet.networks import DEFAULT_NETWORK, NETWORKS, search_dirs
+from ros2_posenet.models.fetch import search_dirs
+from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
 from ros2_posenet.overlay import DEFAULT_OVERLAY, draw_overlay, parse_overlay_flags
 from ros2_posenet.pose import Pose
 from ros2_posenet.posenet import PoseNet, parse_input_size

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ros2_posenet.decode.cpu import decode_cpu
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.engines import create_engine
-from ros2_posenet.engines.base import has_device_path
-from ros2_posenet.networks import DEFAULT_NETWORK, ResolvedNetwork, resolve_custom, resolve_network
+from ros2_posenet.models.fetch import resolve_custom, resolve_network
+from ros2_posenet.models.registry import DEFAULT_NETWORK, ResolvedNetwork
+from ros2_posenet.pipelines import Pipeline, create_pipeline
 from ros2_posenet.pose import Pose
-from ros2_posenet.preprocess import Preprocessor, validate_image
 from ros2_posenet.timing import StageTimer
 from ros2_posenet.topology import Topology
 
@@ -61,7 +60,6 @@ class PoseNet:
                 "--input-size applies to networks that accept any size"
             )
         self.input_size = input_size or spec.input_size
-        self.preprocess = Preprocessor(self.input_size, spec.normalization, letterbox=letterbox)
         self.engine = create_engine(backend, self.network, self.input_size)
         params = decode_params or DecodeParams(
             keypoint_threshold=spec.keypoint_threshold,
@@ -69,16 +67,7 @@ class PoseNet:
             min_keypoints=spec.min_keypoints,
             min_pose_score=spec.min_pose_score,
         )
-        # GPU engines keep the frame on the device: GPU preprocessing and decoding around them.
-        self.gpu_pipeline = None
-        if has_device_path(self.engine):
-            from ros2_posenet.gpu_pipeline import GpuPipeline
-
-            self.gpu_pipeline = GpuPipeline(self.network, self.engine, params, letterbox=letterbox)
-            self.timings = self.gpu_pipeline.timings
-        else:
-            self.timings = StageTimer()
-        self._decode_params = params
+        self.pipeline: Pipeline = create_pipeline(self.network, self.engine, self.input_size, params, letterbox)
 
     @property
     def topology(self) -> Topology:
@@ -94,19 +83,22 @@ class PoseNet:
 
     @property
     def decode_params(self) -> DecodeParams:
-        return self._decode_params
+        return self.pipeline.decode_params
 
     @decode_params.setter
     def decode_params(self, params: DecodeParams) -> None:
-        """Takes effect from the next frame, on the CPU and the GPU decoder alike."""
-        self._decode_params = params
-        if self.gpu_pipeline is not None:
-            self.gpu_pipeline.decode_params = params
+        """Takes effect from the next frame; a frame in flight keeps the settings it started with."""
+        self.pipeline.decode_params = params
+
+    @property
+    def timings(self) -> StageTimer:
+        """Every stage's timings so far (``summary()``); "total" is the whole ``process`` call."""
+        return self.pipeline.timings
 
     @property
     def last_timings(self) -> dict[str, float]:
         """Seconds spent in each stage of the last ``process`` call."""
-        return dict(self.timings.last)
+        return dict(self.pipeline.timings.last)
 
     def set_thresholds(self, keypoint: float | None = None, link: float | None = None) -> None:
         """Change thresholds between frames (validated by DecodeParams)."""
@@ -115,21 +107,7 @@ class PoseNet:
 
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:
         """Find every person in ``image`` (uint8 HxW[xC]); keypoints in image pixels."""
-        if self.gpu_pipeline is not None:
-            validate_image(image)
-            return self.gpu_pipeline.process(image, channel_order)
-        with self.timings.stage("preprocess"):
-            tensor, transform = self.preprocess(image, channel_order)
-        with self.timings.stage("inference"):
-            cmap, paf = self.engine.infer(tensor)
-        with self.timings.stage("decode"):
-            poses = decode_cpu(cmap, paf, self.topology, self.decode_params)
-            stride_x = self.input_size[0] / cmap.shape[2]
-            stride_y = self.input_size[1] / cmap.shape[1]
-            to_image = transform.map_to_image(stride_x, stride_y)
-            poses = [p.map_points(to_image) for p in poses]
-        self.timings.record("total", sum(self.timings.last[s] for s in ("preprocess", "inference", "decode")))
-        return poses
+        return self.pipeline.process(image, channel_order)
 
     def close(self) -> None:
         self.engine.close()

@@ -13,10 +13,22 @@ import cv2
 import numpy as np
 
 from ros2_posenet.errors import InputError
-from ros2_posenet.networks import Normalization
 from ros2_posenet.pose import PixelMapping
 
 MAX_IMAGE_PIXELS = 8192 * 8192
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Per-channel ``(pixel - mean) / std`` in 0..255 pixel units, in the network's channel order."""
+
+    channel_order: str  # "rgb" or "bgr": the order the network expects
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+IMAGENET_RGB = Normalization("rgb", (123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
+RAW_BGR = Normalization("bgr", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -32,17 +44,18 @@ class InputTransform:
         """Network-input pixel coordinates -> original image pixel coordinates."""
         return (x + 0.5 - self.pad_x) / self.scale_x - 0.5, (y + 0.5 - self.pad_y) / self.scale_y - 0.5
 
-    def map_to_image(self, stride_x: float, stride_y: float) -> PixelMapping:
-        """Output-map pixel coordinates (``stride`` input pixels per map pixel) -> image pixels.
+    def map_to_image(self, stride: int) -> PixelMapping:
+        """Output-map pixel coordinates -> image pixels, for a network with ``stride`` input pixels
+        per map pixel (its declared stride: exact also for inputs that are not a multiple of it).
 
         Map pixel ``x`` is input pixel ``(x + 0.5) * stride - 0.5``; ``input_to_image`` of that,
         expanded, is ``x * stride / scale + (stride / 2 - pad) / scale - 0.5``.
         """
         return PixelMapping(
-            stride_x / self.scale_x,
-            (0.5 * stride_x - self.pad_x) / self.scale_x - 0.5,
-            stride_y / self.scale_y,
-            (0.5 * stride_y - self.pad_y) / self.scale_y - 0.5,
+            stride / self.scale_x,
+            (0.5 * stride - self.pad_x) / self.scale_x - 0.5,
+            stride / self.scale_y,
+            (0.5 * stride - self.pad_y) / self.scale_y - 0.5,
         )
 
 

@@ -17,6 +17,11 @@ class StageTimer:
         self._samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=history))
         self.last: dict[str, float] = {}
 
+    def reset(self) -> None:
+        """Forget every sample (benchmarks: drop the warm-up)."""
+        self._samples.clear()
+        self.last.clear()
+
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Time the body of a ``with`` block as stage ``name``."""

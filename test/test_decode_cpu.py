@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from decode_helpers import BODY, HAND, assert_recovered
+from support.decode_helpers import BODY, HAND, assert_recovered
+from support.synthetic import random_people, render_maps
 
 from ros2_posenet.decode.cpu import decode_cpu, find_peaks, link_scores, refine_peaks
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Pose
-from ros2_posenet.synthetic import random_people, render_maps
 from ros2_posenet.topology import Topology
 
 NECK, NOSE, LEFT_WRIST = BODY.keypoint_id("neck"), BODY.keypoint_id("nose"), BODY.keypoint_id("left_wrist")

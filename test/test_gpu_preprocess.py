@@ -5,25 +5,19 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from support.photos import load_photo
 
-from ros2_posenet.cuda_context import gpu_status
-from ros2_posenet.networks import IMAGENET_RGB, RAW_BGR, Normalization
-from ros2_posenet.paths import photos_dir
+from ros2_posenet.cuda.context import gpu_status
+from ros2_posenet.models.registry import IMAGENET_RGB, RAW_BGR, Normalization
 from ros2_posenet.preprocess import Preprocessor
 
 GPU = gpu_status()
 pytestmark = pytest.mark.skipif(not GPU[0], reason=f"no usable GPU: {GPU[1]}")
 
 
-def sample_image(width: int, height: int, seed: int = 0) -> np.ndarray:
-    """A real photo resized to the size when the set-up fetched one, else smooth shapes plus noise."""
-    photo = cv2.imread(str(photos_dir() / "basketball1.png"))
-    if photo is not None:
-        return cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
-    rng = np.random.default_rng(seed)
-    ys, xs = np.mgrid[:height, :width]
-    base = 127 + 120 * np.sin(xs / 17.0)[..., None] * np.cos(ys / 11.0)[..., None] * np.array([1.0, 0.6, -0.8])
-    return np.clip(base + rng.normal(0, 20, (height, width, 3)), 0, 255).astype(np.uint8)
+def sample_image(width: int, height: int) -> np.ndarray:
+    """A real photo resized to the size."""
+    return cv2.resize(load_photo("basketball1.png"), (width, height), interpolation=cv2.INTER_AREA)
 
 
 def grey_levels(gpu: np.ndarray, cpu: np.ndarray, normalization: Normalization) -> np.ndarray:
@@ -37,7 +31,7 @@ def grey_levels(gpu: np.ndarray, cpu: np.ndarray, normalization: Normalization) 
 @pytest.mark.parametrize("input_size", [(224, 224), (432, 368)])
 @pytest.mark.parametrize("channel_order", ["bgr", "rgb"])
 def test_equals_cpu_preprocessing(normalization, letterbox, image_size, input_size, channel_order) -> None:
-    from ros2_posenet.gpu_preprocess import GpuPreprocessor
+    from ros2_posenet.cuda.preprocess import GpuPreprocessor
 
     image = sample_image(*image_size)
     expected, expected_transform = Preprocessor(input_size, normalization, letterbox)(image, channel_order)
@@ -53,7 +47,7 @@ def test_equals_cpu_preprocessing(normalization, letterbox, image_size, input_si
 
 @pytest.mark.parametrize("shape", [(480, 640), (480, 640, 1), (480, 640, 4)], ids=["grey", "grey1", "bgra"])
 def test_grey_and_alpha_images(shape) -> None:
-    from ros2_posenet.gpu_preprocess import GpuPreprocessor
+    from ros2_posenet.cuda.preprocess import GpuPreprocessor
 
     image = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
     expected, _ = Preprocessor((224, 224), IMAGENET_RGB)(image, "bgr")
@@ -64,7 +58,7 @@ def test_grey_and_alpha_images(shape) -> None:
 
 def test_writes_into_a_torch_tensor_in_place() -> None:
     torch = pytest.importorskip("torch")
-    from ros2_posenet.gpu_preprocess import GpuPreprocessor
+    from ros2_posenet.cuda.preprocess import GpuPreprocessor
 
     image = sample_image(640, 480)
     target = torch.full((1, 3, 224, 224), float("nan"), device="cuda")

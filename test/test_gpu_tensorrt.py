@@ -14,14 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from contract_onnx import write_contract_onnx
-from decode_helpers import BODY
+from support.contract_onnx import write_contract_onnx
+from support.decode_helpers import BODY
 
 from ros2_posenet.engines.engine_cache import MAGIC, EngineCache, EngineKey, engine_path
 from ros2_posenet.engines.tensorrt import build_engine
 from ros2_posenet.errors import ModelError, PoseNetError
-from ros2_posenet.files import sha256_file
-from ros2_posenet.networks import ResolvedNetwork, get_spec, resolve_network
+from ros2_posenet.models.fetch import resolve_network
+from ros2_posenet.models.files import sha256_file
+from ros2_posenet.models.registry import ResolvedNetwork, get_spec
 
 
 def tensorrt_module():

@@ -18,8 +18,16 @@ from typing import List  # noqa: UP035 (launch recognises typing.List[int], not 
 
 import pytest
 
-from ros2_posenet.networks import NETWORKS
-from ros2_posenet.node_params import NETWORK_DEFAULT, NETWORK_DEFAULT_NOTE, PARAMETERS, THRESHOLDS
+from ros2_posenet.models.registry import NETWORKS
+from ros2_posenet.ros.params import (
+    NETWORK_DEFAULT,
+    NETWORK_DEFAULT_NOTE,
+    PARAMETERS,
+    THRESHOLDS,
+    as_text,
+    render_markdown,
+    render_yaml,
+)
 
 yaml = pytest.importorskip("yaml", reason="PyYAML comes with the ROS 2 wheels (scripts/build_ros_msgs.sh)")
 
@@ -145,11 +153,6 @@ def describe(monkeypatch):
     return run
 
 
-def launch_text(value: object) -> str:
-    """How a node default reads as a launch argument string."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 def of_type(entities: list, kind: type) -> list:
     return [e for e in entities if isinstance(e, kind)]
 
@@ -163,7 +166,7 @@ def test_posenet_launch_arguments_are_the_node_parameters_with_the_same_defaults
     entities = describe("posenet.launch.py").entities
     declared = {a.name: a.default_value for a in of_type(entities, DeclareLaunchArgument)}
     for name, spec in PARAMETERS.items():
-        assert declared.get(name) == launch_text(spec.default), name
+        assert declared.get(name) == as_text(spec.default), name
 
     node = the_node(entities, "posenet_node")
     assert node.package == "ros2_posenet" and node.name == "posenet"
@@ -224,6 +227,16 @@ def test_rviz_config_shows_the_overlay_image():
     )  # the node's overlay topic, launched without namespace
 
 
+def test_yaml_and_readme_are_rendered_from_the_node_parameter_table():
+    """One source: a parameter added, removed or changed in ros/params.py must be regenerated in both."""
+    assert (REPO / "config" / "posenet.yaml").read_text() == render_yaml(), (
+        "config/posenet.yaml is stale: python -m ros2_posenet.ros.params yaml > config/posenet.yaml"
+    )
+    assert render_markdown() in (REPO / "README.md").read_text(), (
+        "README's parameter table is stale: python -m ros2_posenet.ros.params markdown"
+    )
+
+
 def test_yaml_holds_every_parameter_with_the_node_default():
     data = yaml.safe_load((REPO / "config" / "posenet.yaml").read_text())
     (values,) = [v["ros__parameters"] for v in data.values()]
@@ -233,8 +246,8 @@ def test_yaml_holds_every_parameter_with_the_node_default():
 
 
 def file_source_parameters() -> dict[str, object]:
-    """declare_parameter(name, default, ...) calls in file_source_node.py (it imports rclpy, so it is read, not run)."""
-    tree = ast.parse((REPO / "ros2_posenet" / "file_source_node.py").read_text())
+    """declare_parameter(name, default, ...) calls in ros/file_source.py (it imports rclpy, so it is read, not run)."""
+    tree = ast.parse((REPO / "ros2_posenet" / "ros" / "file_source.py").read_text())
     return {
         call.args[0].value: ast.literal_eval(call.args[1])
         for call in ast.walk(tree)

@@ -7,10 +7,13 @@ import shutil
 
 import numpy as np
 import pytest
-from contract_onnx import write_contract_onnx
+from onnx import TensorProto, helper, numpy_helper
+from support.contract_onnx import write_contract_onnx
 
+from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.errors import ModelError
-from ros2_posenet.networks import NETWORKS, get_spec, resolve_custom, resolve_network
+from ros2_posenet.models.fetch import resolve_custom, resolve_network
+from ros2_posenet.models.registry import NETWORKS, get_spec
 from ros2_posenet.posenet import PoseNet
 
 BODY_TOPOLOGY = {
@@ -167,3 +170,56 @@ def test_fixed_size_network_refuses_other_input_size(isolated_cache):
     make_jetson_folder(isolated_cache)
     with pytest.raises(ValueError, match="fixed input of 224x224"):
         PoseNet("resnet18-body", backend="onnxruntime", input_size=(320, 240))
+
+
+def write_block_detector_onnx(path, stride: int = 8):
+    """Any-size poseNet-contract ONNX: keypoint k's map is the stride x stride block average of colour
+    channel k / 255 (AveragePool, ceil mode), PAFs are zero. A bright block of input pixels
+    stride*x .. stride*x + stride-1 is then exactly map pixel x, whatever the input's size."""
+    weights = np.zeros((2, 3, 1, 1), np.float32)
+    weights[0, 0], weights[1, 1] = 1 / 255, 1 / 255
+    nodes = [
+        helper.make_node("AveragePool", ["input"], ["pooled"], kernel_shape=[stride] * 2, strides=[stride] * 2,
+                         ceil_mode=1),
+        helper.make_node("Conv", ["pooled", "w_cmap"], ["cmap"]),
+        helper.make_node("Conv", ["pooled", "w_paf"], ["paf"]),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes,
+        "block_detector",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "height", "width"])],
+        [
+            helper.make_tensor_value_info("cmap", TensorProto.FLOAT, [1, 2, None, None]),
+            helper.make_tensor_value_info("paf", TensorProto.FLOAT, [1, 2, None, None]),
+        ],
+        [numpy_helper.from_array(weights, "w_cmap"), numpy_helper.from_array(np.zeros_like(weights), "w_paf")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("size", [(432, 368), (433, 367), (439, 361)])
+def test_keypoints_map_back_with_the_declared_stride_at_any_input_size(isolated_cache, size):
+    """Map pixel x is input pixels 8x .. 8x+7, centre 8x + 3.5, also when the input is no multiple of 8
+    (55x46 maps for 433x367): input size / map size (7.87 here) would put the keypoint pixels off."""
+    model = write_block_detector_onnx(isolated_cache / "blocks.onnx")
+    topology = isolated_cache / "two.json"
+    topology.write_text(json.dumps({"keypoints": ["blue", "green"], "skeleton": [[1, 2]]}))
+    net = PoseNet(
+        "mobilenet-thin-body",  # stride 8, any input size, raw BGR
+        model=model,
+        topology=topology,
+        backend="onnxruntime",
+        input_size=size,
+        decode_params=DecodeParams(min_keypoints=1),
+    )
+    width, height = size
+    image = np.zeros((height, width, 3), np.uint8)
+    blocks = {"blue": (50, 40, 0), "green": (3, 44, 1)}  # map x, map y, colour channel
+    for map_x, map_y, channel in blocks.values():
+        image[8 * map_y : 8 * map_y + 8, 8 * map_x : 8 * map_x + 8, channel] = 255
+    found = {k.name: (k.x, k.y) for pose in net.process(image) for k in pose.keypoints}
+    assert found == {name: pytest.approx((8 * x + 3.5, 8 * y + 3.5), abs=1e-6) for name, (x, y, _) in blocks.items()}

@@ -13,7 +13,8 @@ import time
 import cv2
 import numpy as np
 import pytest
-from ros_harness import DOMAIN_ID, REPO, ROS_ENVIRONMENT, NodeProcess, load_photo, require_ros, unique_namespace
+from support.photos import load_photo
+from support.ros_harness import DOMAIN_ID, REPO, ROS_ENVIRONMENT, NodeProcess, require_ros, unique_namespace
 
 require_ros()
 
@@ -23,7 +24,7 @@ from rclpy.node import Node  # noqa: E402
 from rclpy.qos import qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from ros2_posenet.ros_image import image_to_bgr  # noqa: E402
+from ros2_posenet.ros.image import image_to_bgr  # noqa: E402
 
 PHOTOS = ("basketball1.png", "basketball2.png")
 
@@ -60,7 +61,7 @@ def test_file_source_publishes_each_photo_once_in_the_chosen_encoding_then_exits
     namespace = unique_namespace("source_once")
     listener = ImageListener(namespace)
     parameters = {"source": str(photo_folder / "*.png"), "rate": 5.0, "loop": False, "encoding": "mono8"}
-    source = NodeProcess("ros2_posenet.file_source_node", namespace, parameters, tmp_path / "source.log")
+    source = NodeProcess("ros2_posenet.ros.file_source", namespace, parameters, tmp_path / "source.log")
     try:
         source.process.wait(timeout=60)
         time.sleep(0.5)
@@ -81,7 +82,7 @@ def test_file_source_loops_until_stopped(photo_folder, tmp_path):
     namespace = unique_namespace("source_loop")
     listener = ImageListener(namespace)
     parameters = {"source": str(photo_folder), "rate": 20.0, "loop": True}
-    source = NodeProcess("ros2_posenet.file_source_node", namespace, parameters, tmp_path / "source.log")
+    source = NodeProcess("ros2_posenet.ros.file_source", namespace, parameters, tmp_path / "source.log")
     try:
         deadline = time.monotonic() + 60
         while len(listener.images) < 6 and time.monotonic() < deadline and source.alive():
@@ -99,7 +100,7 @@ def test_file_source_loops_until_stopped(photo_folder, tmp_path):
     [({"source": "/nonexistent/video.mp4"}, "input not found"), ({"source": "x.png", "encoding": "jpeg"}, "jpeg")],
 )
 def test_file_source_that_cannot_start_says_why_in_one_line(parameters, reason):
-    command = [sys.executable, "-m", "ros2_posenet.file_source_node", "--ros-args"]
+    command = [sys.executable, "-m", "ros2_posenet.ros.file_source", "--ros-args"]
     for name, value in parameters.items():
         command += ["-p", f"{name}:={value}"]
     result = subprocess.run(

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ros_harness import NodeProcess, Probe, load_photo, require_ros, unique_namespace
+from support.photos import load_photo
+from support.poses import assert_same_people
+from support.ros_harness import NodeProcess, Probe, require_ros, unique_namespace
 
 require_ros()
 
 from ros2_posenet.posenet import PoseNet  # noqa: E402
-from ros2_posenet.ros_image import image_to_bgr  # noqa: E402
-from ros2_posenet.ros_messages import poses_from_msg  # noqa: E402
+from ros2_posenet.ros.image import image_to_bgr  # noqa: E402
+from ros2_posenet.ros.messages import poses_from_msg  # noqa: E402
 
 YUV_ENCODINGS = ("yuv422", "uyvy", "yuv422_yuy2", "yuyv")
 COLOUR_ENCODINGS = ("bgr8", "rgba8", "bgra8", *YUV_ENCODINGS)
 GREY_ENCODINGS = (("mono8", False), ("mono16", False), ("mono16", True))
+WIRE_TOLERANCE = 0.01  # pixels and scores travel as float32
 
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
     """The node at the default network and size, and a probe that has seen it answer."""
     namespace = unique_namespace("photos")
-    node = NodeProcess("ros2_posenet.node", namespace, {}, tmp_path_factory.mktemp("node") / "node.log")
+    node = NodeProcess("ros2_posenet.ros.node", namespace, {}, tmp_path_factory.mktemp("node") / "node.log")
     probe = Probe(namespace)
     try:
         node.wait_log("listening on")
@@ -38,22 +41,6 @@ def library():
     net.close()
 
 
-def same_poses(received, expected, label: str = "", tolerance: float = 0.01) -> None:
-    """Equal people: keypoint ids, links and positions (float32 on the wire) and scores."""
-    assert len(received) == len(expected), label
-    for got, want in zip(
-        sorted(received, key=lambda p: -p.score), sorted(expected, key=lambda p: -p.score), strict=True
-    ):
-        assert [k.id for k in got.keypoints] == sorted(k.id for k in want.keypoints)
-        assert sorted(got.links) == sorted(want.links)
-        wanted = {k.id: k for k in want.keypoints}
-        for keypoint in got.keypoints:
-            assert keypoint.name == wanted[keypoint.id].name
-            assert abs(keypoint.x - wanted[keypoint.id].x) < tolerance, (label, keypoint, wanted[keypoint.id])
-            assert abs(keypoint.y - wanted[keypoint.id].y) < tolerance, (label, keypoint, wanted[keypoint.id])
-        assert got.score == pytest.approx(want.score, rel=1e-5)
-
-
 @pytest.mark.parametrize("photo", ["basketball1.png", "basketball2.png"])
 def test_photo_gives_the_people_the_header_and_an_overlay(graph, library, photo):
     node, probe = graph
@@ -68,7 +55,7 @@ def test_photo_gives_the_people_the_header_and_an_overlay(graph, library, photo)
     for pose in poses.poses:
         assert 0 <= pose.left <= pose.right < 640 and 0 <= pose.top <= pose.bottom < 480
         assert all(poses.keypoint_names[k.id] == k.name for k in pose.keypoints)
-    same_poses(poses_from_msg(poses), library.process(image), photo)
+    assert_same_people(poses_from_msg(poses), library.process(image), WIRE_TOLERANCE)
 
     assert overlay is not None and overlay.header == msg.header
     assert (overlay.width, overlay.height, overlay.encoding) == (640, 480, "bgr8")
@@ -98,9 +85,9 @@ def test_every_encoding_gives_the_poses_of_rgb8(graph):
                     a, b = got.find_keypoint(kid), want.find_keypoint(kid)
                     assert np.hypot(a.x - b.x, a.y - b.y) < 4.0, (encoding, a, b)
         else:
-            same_poses(received, reference["colour"], encoding)
+            assert_same_people(received, reference["colour"], WIRE_TOLERANCE)
 
     for encoding, big_endian in GREY_ENCODINGS:  # a grey photo: mono is exactly the rgb8 image
         msg = probe.image_msg(grey, encoding, is_bigendian=big_endian)
-        same_poses(poses_from_msg(probe.request(msg, overlay=False)[0]), reference["grey"], encoding)
+        assert_same_people(poses_from_msg(probe.request(msg, overlay=False)[0]), reference["grey"], WIRE_TOLERANCE)
     assert node.alive()

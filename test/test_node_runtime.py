@@ -6,13 +6,14 @@ import time
 
 import numpy as np
 import pytest
-from ros_harness import SMALL_INPUT, NodeProcess, Probe, load_photo, require_ros, unique_namespace
+from support.photos import load_photo
+from support.ros_harness import SMALL_INPUT, NodeProcess, Probe, require_ros, unique_namespace
 
 require_ros()
 
-from ros2_posenet.networks import DEFAULT_NETWORK, NETWORKS  # noqa: E402
-from ros2_posenet.node_params import NETWORK_DEFAULT, NETWORK_DEFAULT_NOTE  # noqa: E402
-from ros2_posenet.ros_image import image_to_bgr  # noqa: E402
+from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS  # noqa: E402
+from ros2_posenet.ros.image import image_to_bgr  # noqa: E402
+from ros2_posenet.ros.params import NETWORK_DEFAULT, NETWORK_DEFAULT_NOTE  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def graph(tmp_path_factory):
     """The node at a small input size (which people are found does not matter here)."""
     namespace = unique_namespace("runtime")
     parameters = {"input_size": SMALL_INPUT, "stats_period": 1.0}
-    node = NodeProcess("ros2_posenet.node", namespace, parameters, tmp_path_factory.mktemp("node") / "node.log")
+    node = NodeProcess("ros2_posenet.ros.node", namespace, parameters, tmp_path_factory.mktemp("node") / "node.log")
     probe = Probe(namespace)
     try:
         node.wait_log("listening on")

@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from ros_harness import REPO, ROS_ENVIRONMENT, require_ros, ros_args, unique_namespace
+from support.ros_harness import REPO, ROS_ENVIRONMENT, require_ros, ros_args, unique_namespace
 
 require_ros()
 
 
 def start_node(parameters: dict[str, object], tmp_path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "ros2_posenet.node", *ros_args(unique_namespace("startup"), parameters)]
+    command = [sys.executable, "-m", "ros2_posenet.ros.node", *ros_args(unique_namespace("startup"), parameters)]
     env = {**os.environ, **ROS_ENVIRONMENT, "ROS2_POSENET_CACHE": str(tmp_path / "empty-cache")}
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import cv2
 import pytest
+from support.photos import load_photo, photo_path
 
-from ros2_posenet.paths import photos_dir
+from ros2_posenet.models.cache import photos_dir
+from ros2_posenet.models.tfpose import model_dir
 from ros2_posenet.pose import Pose
 from ros2_posenet.posenet import PoseNet
-from ros2_posenet.tfpose import model_dir
 
 pytestmark = pytest.mark.skipif(
     not (photos_dir() / "basketball1.png").is_file() or not (model_dir() / "mobilenet-thin-body.onnx").is_file(),
@@ -22,12 +23,6 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def net():
     return PoseNet("mobilenet-thin-body", backend="onnxruntime")
-
-
-def photo(name):
-    image = cv2.imread(str(photos_dir() / name))
-    assert image is not None, name
-    return image
 
 
 def y_of(pose: Pose, name: str) -> float:
@@ -46,7 +41,7 @@ def assert_standing_anatomy(pose: Pose) -> None:
 
 @pytest.mark.parametrize("name", ["basketball1.png", "basketball2.png"])
 def test_two_players_are_found_with_the_left_one_whole(net, name):
-    poses = net.process(photo(name))
+    poses = net.process(load_photo(name))
     assert len(poses) == 2
     left, right = sorted(poses, key=lambda p: p.left)
     # The player on the left stands facing the camera, whole: every body keypoint below the head.
@@ -60,7 +55,7 @@ def test_two_players_are_found_with_the_left_one_whole(net, name):
 
 
 def test_messi_kicking_is_found_with_his_limbs(net):
-    poses = net.process(photo("messi5.jpg"))
+    poses = net.process(load_photo("messi5.jpg"))
     messi = max(poses, key=lambda p: len(p.keypoints))
     assert len(messi.keypoints) == 18
     assert messi.left < 130 and messi.right > 400  # from the raised hand to the kicking boot
@@ -71,7 +66,7 @@ def test_messi_kicking_is_found_with_his_limbs(net):
 
 
 def test_vtest_street_frame_has_three_walkers(net):
-    capture = cv2.VideoCapture(str(photos_dir() / "vtest.avi"))
+    capture = cv2.VideoCapture(str(photo_path("vtest.avi")))
     ok, frame = capture.read()
     capture.release()
     assert ok
@@ -85,7 +80,7 @@ def test_vtest_street_frame_has_three_walkers(net):
 
 @pytest.mark.parametrize("name", ["grace_hopper.jpg", "astronaut.png"])
 def test_portraits_have_one_person_with_a_face(net, name):
-    poses = net.process(photo(name))
+    poses = net.process(load_photo(name))
     assert len(poses) == 1
     pose = poses[0]
     eyes = [pose.find_keypoint(n) for n in ("right_eye", "left_eye")]
@@ -96,14 +91,14 @@ def test_portraits_have_one_person_with_a_face(net, name):
 
 
 def test_keypoints_are_inside_the_image(net):
-    image = photo("messi5.jpg")
+    image = load_photo("messi5.jpg")
     for pose in net.process(image):
         for k in pose.keypoints:
             assert -0.5 <= k.x <= image.shape[1] - 0.5 and -0.5 <= k.y <= image.shape[0] - 0.5
 
 
 def test_grey_and_rgb_inputs_give_the_same_people(net):
-    image = photo("basketball1.png")  # a grey photo stored as BGR
+    image = load_photo("basketball1.png")  # a grey photo stored as BGR
     from_bgr = [p.to_dict() for p in net.process(image)]
     from_grey = [p.to_dict() for p in net.process(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))]
     from_rgb = [p.to_dict() for p in net.process(image[..., ::-1].copy(), channel_order="rgb")]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ros2_posenet.errors import InputError
-from ros2_posenet.networks import IMAGENET_RGB, RAW_BGR
+from ros2_posenet.models.registry import IMAGENET_RGB, RAW_BGR
 from ros2_posenet.posenet import parse_input_size
 from ros2_posenet.preprocess import InputTransform, Preprocessor
 
@@ -64,7 +64,7 @@ def test_letterbox_keeps_aspect_and_centres():
 def test_map_to_image_uses_pixel_centres():
     transform = InputTransform(scale_x=0.5, scale_y=0.25)
     # map pixel 0 with stride 8 covers input pixels 0..7, centre 3.5 -> image 7.5 along x (scale 0.5)
-    to_image = transform.map_to_image(8, 8)
+    to_image = transform.map_to_image(8)
     assert to_image(0, 0) == pytest.approx((7.5, 15.5))
     # the same as going through the input pixel, for any map pixel
     assert to_image(3.25, 6) == pytest.approx(transform.input_to_image((3.25 + 0.5) * 8 - 0.5, 6.5 * 8 - 0.5))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from support.photos import load_photo
 
-from ros2_posenet.paths import photos_dir
-from ros2_posenet.ros_image import (
+from ros2_posenet.ros.image import (
     SUPPORTED_ENCODINGS,
     ImageFormatError,
     UnsupportedEncodingError,
@@ -18,11 +18,7 @@ from ros2_posenet.ros_image import (
 
 @pytest.fixture(scope="module")
 def photo() -> np.ndarray:
-    path = photos_dir() / "messi5.jpg"
-    image = cv2.imread(str(path)) if path.is_file() else None
-    if image is None:
-        pytest.skip(f"photo {path} is missing: run scripts/fetch_photos.py")
-    return image
+    return load_photo("messi5.jpg")
 
 
 def decode(fields) -> np.ndarray:

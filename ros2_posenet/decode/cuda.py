@@ -1,6 +1,6 @@
 """The CUDA decoder: every step of docs/decoding.md on the GPU, two small copies back.
 
-Three kernel launches (``kernels/decode.cu``): peaks + refinement (one block per keypoint type),
+Three kernel launches (``cuda/kernels/decode.cu``): peaks + refinement (one block per keypoint type),
 PAF line integrals + greedy assignment (one block per link), assembly + scoring + ordering (one
 block). The candidates are copied back as soon as the first kernel is done, and the host turns
 them into ``Keypoint`` objects (the bulk of its work) while the GPU links and assembles; the
@@ -15,19 +15,18 @@ from __future__ import annotations
 
 from itertools import repeat
 from operator import itemgetter
-from pathlib import Path
 
 import numpy as np
 
-from ros2_posenet.cuda_context import DeviceArray, GpuContext, compile_module, import_pycuda
-from ros2_posenet.cuda_graph import StreamGraph
+from ros2_posenet.cuda.context import DeviceArray, GpuContext, compile_kernels, import_pycuda
+from ros2_posenet.cuda.graph import StreamGraph
 from ros2_posenet.decode.assembly import Connection, assemble_people, assign_links
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Keypoint, PixelMapping, Pose
 from ros2_posenet.topology import Topology
 
-KERNELS = Path(__file__).parent / "kernels" / "decode.cu"
 MAP_PIXELS = PixelMapping(1.0, 0.0, 1.0, 0.0)  # people stay in map pixels
+DEFAULT_PARAMS = DecodeParams()
 PEAK_THREADS = 1024
 LINK_THREADS = 256
 ASSEMBLY_THREADS = 1024  # a warp per person when scoring: 32 people at once
@@ -86,13 +85,12 @@ class CudaDecoder:
     maps on it; host maps are uploaded on it. ``fell_back`` tells whether the last ``decode`` had
     to assemble in Python. ``graphs``: when the same maps (pointers, size, parameters) come again,
     as from an engine's fixed output buffers, the launches are replayed as two CUDA graphs
-    (``cuda_graph.StreamGraph``; needs cuda-bindings), one each side of the candidates' copy.
+    (``cuda.graph.StreamGraph``; needs cuda-bindings), one each side of the candidates' copy.
     """
 
     def __init__(
         self,
         topology: Topology,
-        params: DecodeParams | None = None,
         device_index: int = 0,
         gpu_steps: int = 6,
         stream: object | None = None,
@@ -101,13 +99,12 @@ class CudaDecoder:
         if gpu_steps not in (4, 5, 6):
             raise ValueError(f"gpu_steps must be 4, 5 or 6, got {gpu_steps!r}")
         self.topology = topology
-        self.params = params or DecodeParams()
         self.gpu_steps = gpu_steps
         self.fell_back = False
         self.gpu = GpuContext.get(device_index)
         cuda = self.cuda = import_pycuda()
         with self.gpu:
-            module = compile_module(KERNELS.read_text())
+            module = compile_kernels("decode")
             self._find_peaks = module.get_function("find_peaks")
             self._find_peaks.prepare("PiifiiPPP")
             self._score_links = module.get_function("score_links")
@@ -174,10 +171,12 @@ class CudaDecoder:
         self.cuda.memcpy_htod_async(buffer[0], host, self.stream)
         return int(buffer[0]), shape[1:]
 
-    def decode(self, cmap: object, paf: object, to_image: PixelMapping = MAP_PIXELS) -> list[Pose]:
+    def decode(
+        self, cmap: object, paf: object, params: DecodeParams = DEFAULT_PARAMS, to_image: PixelMapping = MAP_PIXELS
+    ) -> list[Pose]:
         """``cmap [K, h, w]`` and ``paf [2L, h, w]`` float32 (device or host) -> people in map pixels,
         or in the pixels ``to_image`` maps them to (the assembly kernel moves rows and boxes)."""
-        self.enqueue(cmap, paf, to_image)
+        self.enqueue(cmap, paf, params, to_image)
         with self.gpu:
             if self.gpu_steps == 6:
                 self._candidates_copied.synchronize()
@@ -187,23 +186,23 @@ class CudaDecoder:
         self.fell_back = self.gpu_steps == 6 and bool(fell_back)
         if self.gpu_steps == 6 and not self.fell_back:
             return self._people(count, keypoints)
-        poses = assemble_people(self._candidates(), self._connections(), self.topology, self.params)
+        poses = assemble_people(self._candidates(), self._connections(params), self.topology, params)
         return poses if to_image == MAP_PIXELS else [pose.map_points(to_image) for pose in poses]
 
-    def decode_tables(self, cmap: object, paf: object) -> tuple[list[np.ndarray], list[list[Connection]]]:
+    def decode_tables(
+        self, cmap: object, paf: object, params: DecodeParams = DEFAULT_PARAMS
+    ) -> tuple[list[np.ndarray], list[list[Connection]]]:
         """Steps 1-5 on the GPU: per keypoint ``[n, 3]`` (y, x, score) candidates; per link connections."""
-        self.enqueue(cmap, paf)
-        return self.collect()
-
-    def collect(self) -> tuple[list[np.ndarray], list[list[Connection]]]:
-        """Wait for the last ``enqueue``; its candidates and connections."""
+        self.enqueue(cmap, paf, params)
         with self.gpu:
             self.stream.synchronize()
-        return self._candidates(), self._connections()
+        return self._candidates(), self._connections(params)
 
-    def enqueue(self, cmap: object, paf: object, to_image: PixelMapping = MAP_PIXELS) -> None:
+    def enqueue(
+        self, cmap: object, paf: object, params: DecodeParams = DEFAULT_PARAMS, to_image: PixelMapping = MAP_PIXELS
+    ) -> None:
         """Queue the kernels and the copy of their results on ``stream`` without waiting for them."""
-        params, topology = self.params, self.topology
+        topology = self.topology
         k, links = topology.num_keypoints, topology.num_links
         with self.gpu:
             cmap_pointer, size = self._device_map("cmap", cmap, k)
@@ -301,7 +300,7 @@ class CudaDecoder:
         parts = self._view["parts"].reshape(k, max_parts, 3)
         return [parts[keypoint, :count].copy() for keypoint, count in enumerate(self._view["counts"].tolist())]
 
-    def _connections(self) -> list[list[Connection]]:
+    def _connections(self, params: DecodeParams) -> list[list[Connection]]:
         """Per link, the chosen (i, j, score) in assignment order (assigned on the host for gpu_steps 4)."""
         topology, max_parts = self.topology, self._shape[2]
         if self.gpu_steps == 4:
@@ -311,7 +310,7 @@ class CudaDecoder:
                 tables[link, : counts[a] * counts[b]].reshape(counts[a], counts[b])
                 for link, (a, b) in enumerate(topology.links)
             ]
-            return assign_links(score_tables, self.params)
+            return assign_links(score_tables, params)
         scores = self._view["scores"].reshape(-1, max_parts)
         pairs = self._view["pairs"].reshape(-1, max_parts, 2)
         return [
@@ -364,15 +363,3 @@ class CudaDecoder:
             links = tuple(link for index, link in enumerate(self.topology.links) if bits >> index & 1)
             self._link_sets[bits] = links
         return links
-
-
-_DECODERS: dict[Topology, CudaDecoder] = {}
-
-
-def decode_cuda(cmap: object, paf: object, topology: Topology, params: DecodeParams | None = None) -> list[Pose]:
-    """Same contract as ``decode_cpu``; keeps one compiled ``CudaDecoder`` per topology."""
-    decoder = _DECODERS.get(topology)
-    if decoder is None:
-        decoder = _DECODERS[topology] = CudaDecoder(topology)
-    decoder.params = params or DecodeParams()
-    return decoder.decode(cmap, paf)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from ros2_posenet.engines.base import Engine
-from ros2_posenet.networks import ResolvedNetwork
+from ros2_posenet.models.registry import ResolvedNetwork
 
 LOG = logging.getLogger("ros2_posenet")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 
@@ -28,9 +29,29 @@ class Engine(ABC):
         """Free runtime resources early (also done when the engine is garbage collected)."""
 
 
-def has_device_path(engine: object) -> bool:
+@runtime_checkable
+class DeviceEngine(Protocol):
+    """An engine whose input and outputs stay on the GPU, for the GPU pipeline.
+
+    ``input`` is its ``[1, 3, H, W]`` float32 device buffer (anything with
+    ``__cuda_array_interface__``), ``stream`` the pycuda stream it runs on, and ``infer_device``
+    runs on ``input`` and returns device (cmap, paf) maps ordered on ``stream``.
+    """
+
+    name: str
+    input: Any
+    stream: Any
+
+    def infer_device(self) -> tuple[Any, Any]: ...
+
+    def infer(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def close(self) -> None: ...
+
+
+def has_device_path(engine: object) -> TypeGuard[DeviceEngine]:
     """True for engines whose input and outputs can stay on the GPU (``input``, ``infer_device``, ``stream``)."""
-    return all(hasattr(engine, name) for name in ("input", "infer_device", "stream"))
+    return isinstance(engine, DeviceEngine)
 
 
 def check_output_channels(cmap: np.ndarray, paf: np.ndarray, topology: Topology, model: str) -> None:

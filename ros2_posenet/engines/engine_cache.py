@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ros2_posenet.files import write_atomic
-from ros2_posenet.paths import cache_dir
+from ros2_posenet.models.cache import cache_dir
+from ros2_posenet.models.files import write_atomic
 
 LOG = logging.getLogger("ros2_posenet")
 

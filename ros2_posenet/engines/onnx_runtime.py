@@ -9,7 +9,7 @@ import numpy as np
 
 from ros2_posenet.engines.base import Engine, check_output_channels
 from ros2_posenet.errors import BackendUnavailableError, ModelError, import_optional
-from ros2_posenet.networks import ResolvedNetwork
+from ros2_posenet.models.registry import ResolvedNetwork
 
 
 def _import_onnxruntime() -> ModuleType:

@@ -14,10 +14,10 @@ from types import ModuleType
 
 import numpy as np
 
-from ros2_posenet.cuda_context import GpuContext, gpu_status, import_pycuda
+from ros2_posenet.cuda.context import GpuContext, gpu_status, import_pycuda
 from ros2_posenet.engines.base import Engine, check_output_channels
 from ros2_posenet.errors import BackendUnavailableError, ModelError, import_optional
-from ros2_posenet.networks import ResolvedNetwork
+from ros2_posenet.models.registry import ResolvedNetwork
 
 LOG = logging.getLogger("ros2_posenet")
 

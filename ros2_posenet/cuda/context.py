@@ -19,6 +19,7 @@ import numpy as np
 from ros2_posenet.errors import BackendUnavailableError, import_optional
 
 PYCUDA_HINT = "pip install pycuda (builds against the CUDA toolkit; needs nvcc on PATH at run time)"
+KERNELS_DIR = Path(__file__).parent / "kernels"
 CUDA_BIN = Path("/usr/local/cuda/bin")  # where JetPack and NVIDIA's installers put nvcc, often not on PATH
 
 
@@ -75,8 +76,8 @@ class GpuContext:
         self.cuda.Context.pop()
 
 
-def compile_module(source: str) -> object:
-    """A pycuda SourceModule of ``source`` (compiled once by nvcc, then cached on disk by pycuda).
+def compile_kernels(name: str) -> object:
+    """A pycuda SourceModule of ``kernels/<name>.cu`` (compiled once by nvcc, then cached on disk by pycuda).
 
     Built with ``-fmad=false`` so that the kernels round like the NumPy reference. Call with the
     context current. /usr/local/cuda/bin is added to PATH when nvcc is not on it.
@@ -87,7 +88,7 @@ def compile_module(source: str) -> object:
         raise BackendUnavailableError("nvcc not found: install the CUDA toolkit or put its bin folder on PATH")
     from pycuda.compiler import SourceModule
 
-    return SourceModule(source, options=["-fmad=false"])
+    return SourceModule((KERNELS_DIR / f"{name}.cu").read_text(), options=["-fmad=false"])
 
 
 @dataclass(frozen=True)

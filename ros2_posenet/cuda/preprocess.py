@@ -7,15 +7,11 @@ normalisation, HWC -> NCHW) to within one grey level before normalisation, and r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from ros2_posenet.cuda_context import DeviceArray, GpuContext, compile_module, import_pycuda
-from ros2_posenet.networks import Normalization
-from ros2_posenet.preprocess import InputTransform, Preprocessor, to_three_channels, validate_image
+from ros2_posenet.cuda.context import DeviceArray, GpuContext, compile_kernels, import_pycuda
+from ros2_posenet.preprocess import InputTransform, Normalization, Preprocessor, to_three_channels, validate_image
 
-KERNEL = Path(__file__).parent / "kernels" / "preprocess.cu"
 BLOCK = (32, 8, 1)
 
 
@@ -41,7 +37,7 @@ class GpuPreprocessor:
         with self.gpu:
             from pycuda.gpuarray import GPUArray
 
-            self._kernel = compile_module(KERNEL.read_text()).get_function("preprocess")
+            self._kernel = compile_kernels("preprocess").get_function("preprocess")
             self._kernel.prepare("PiiiiPiiiiiiddffffffiii")
             self.stream = stream or cuda.Stream()
             width, height = input_size

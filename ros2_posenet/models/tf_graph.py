@@ -75,7 +75,7 @@ def graph_def_to_onnx(
     outputs: Sequence[OutputSpec],
     input_name: str = "input",
     batch: int = 1,
-    producer: str = "ros2_posenet.convert",
+    producer: str = "ros2_posenet.models.tf_graph",
 ) -> onnx.ModelProto:
     """Convert the part of ``graph_def`` that ``outputs`` need; its one Placeholder becomes ``input``."""
     converter = _Converter(graph_def, input_name, batch)

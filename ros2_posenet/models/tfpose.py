@@ -37,8 +37,8 @@ import urllib.request
 from pathlib import Path
 
 from ros2_posenet.errors import ModelError
-from ros2_posenet.files import has_sha256, write_atomic
-from ros2_posenet.paths import cache_dir
+from ros2_posenet.models.cache import cache_dir
+from ros2_posenet.models.files import has_sha256, write_atomic
 from ros2_posenet.topology import Topology
 
 NETWORK = "mobilenet-thin-body"
@@ -133,7 +133,7 @@ def _convert(graph: Path, dest: Path) -> None:
     try:
         import onnx
 
-        from ros2_posenet.convert import OutputSpec, graph_def_to_onnx, load_graph_def
+        from ros2_posenet.models.tf_graph import OutputSpec, graph_def_to_onnx, load_graph_def
     except ImportError as error:
         raise ModelError(f"converting {NETWORK} needs {error.name}: pip install 'ros2_posenet[convert]'") from None
     cmap, paf = output_channels()
@@ -182,9 +182,9 @@ def ensure_mobilenet_thin_onnx(cache: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ros2_posenet.tfpose``: fetch and convert the network, print the ONNX path."""
-    parser = argparse.ArgumentParser(prog="python -m ros2_posenet.tfpose", description=main.__doc__)
-    parser.add_argument("--cache", type=Path, help="cache folder (default: ros2_posenet.paths.cache_dir())")
+    """``python -m ros2_posenet.models.tfpose``: fetch and convert the network, print the ONNX path."""
+    parser = argparse.ArgumentParser(prog="python -m ros2_posenet.models.tfpose", description=main.__doc__)
+    parser.add_argument("--cache", type=Path, help="cache folder (default: ros2_posenet.models.cache.cache_dir())")
     args = parser.parse_args(argv)
     try:
         print(ensure_mobilenet_thin_onnx(args.cache))

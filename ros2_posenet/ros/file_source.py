@@ -22,7 +22,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from ros2_posenet.errors import PoseNetError
-from ros2_posenet.ros_image import SUPPORTED_ENCODINGS, bgr_to_fields
+from ros2_posenet.ros.image import SUPPORTED_ENCODINGS, bgr_to_fields
 from ros2_posenet.sources import Frame, FrameSource, open_input
 
 NODE_NAME = "posenet_file_source"

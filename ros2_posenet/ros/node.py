@@ -28,11 +28,11 @@ from std_msgs.msg import Header
 
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.errors import PoseNetError
-from ros2_posenet.node_params import NETWORK_DEFAULT, PARAMETERS, THRESHOLDS, check_threshold, effective_threshold
 from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
 from ros2_posenet.posenet import PoseNet, parse_input_size
-from ros2_posenet.ros_image import ImageFormatError, UnsupportedEncodingError, bgr_to_msg, msg_to_bgr
-from ros2_posenet.ros_messages import PoseArray, pose_array_msg
+from ros2_posenet.ros.image import ImageFormatError, UnsupportedEncodingError, bgr_to_msg, msg_to_bgr
+from ros2_posenet.ros.messages import PoseArray, pose_array_msg
+from ros2_posenet.ros.params import NETWORK_DEFAULT, PARAMETERS, THRESHOLDS, check_threshold, effective_threshold
 
 NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1

@@ -1,11 +1,18 @@
-"""The parameters of ``posenet_node``, without ROS: the node, the launch-file tests and the docs read this table."""
+"""The parameters of ``posenet_node``, without ROS: the one table behind every place that lists them.
+
+The node declares them from ``PARAMETERS``; launch/posenet.launch.py makes a launch argument of each;
+``config/posenet.yaml`` and the README's table are rendered from it (``python -m ros2_posenet.ros.params
+yaml|markdown``) and test/test_launch_static.py checks that both files still hold what it renders.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import NamedTuple
 
 from ros2_posenet.engines import BACKENDS
-from ros2_posenet.networks import DEFAULT_NETWORK, NETWORKS
+from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
 from ros2_posenet.overlay import DEFAULT_OVERLAY
 
 
@@ -66,3 +73,57 @@ PARAMETERS: dict[str, NodeParameter] = {
     "publish_overlay": NodeParameter(True, "publish the overlay image on the overlay topic", None, True),
     "stats_period": NodeParameter(5.0, "seconds between statistics log lines and /diagnostics messages", (0.5, 3600.0)),
 }
+
+
+def as_text(value: str | float | int | bool) -> str:
+    """A parameter value as launch arguments and the command line spell it (``true``, ``-1.0``, ``auto``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _yaml_value(value: str | float | int | bool) -> str:
+    return json.dumps(value) if isinstance(value, str) else as_text(value)
+
+
+def render_yaml() -> str:
+    """config/posenet.yaml: every parameter with its default and description."""
+    width = max(len(f"{name}: {_yaml_value(p.default)}") for name, p in PARAMETERS.items())
+    lines = [
+        "# Parameters of posenet_node with their defaults; generated from ros2_posenet/ros/params.py by",
+        "#   python -m ros2_posenet.ros.params yaml > config/posenet.yaml",
+        "# Use: ros2 run ros2_posenet posenet_node --ros-args --params-file config/posenet.yaml",
+        "# Changeable at run time (ros2 param set /posenet NAME VALUE): "
+        + ", ".join(name for name, p in PARAMETERS.items() if p.dynamic)
+        + ".",
+        "/**:",
+        "  ros__parameters:",
+    ]
+    for name, parameter in PARAMETERS.items():
+        setting = f"{name}: {_yaml_value(parameter.default)}"
+        lines.append(f"    {setting.ljust(width)}  # {parameter.description}")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown() -> str:
+    """The README's parameter table."""
+    lines = ["| parameter | default | range | run time | |", "|---|---|---|---|---|"]
+    for name, parameter in PARAMETERS.items():
+        default = f"`{as_text(parameter.default)}`" if parameter.default != "" else '`""`'
+        bounds = f"[{as_text(parameter.bounds[0])}, {as_text(parameter.bounds[1])}]" if parameter.bounds else ""
+        changeable = "yes" if parameter.dynamic else "no"
+        lines.append(f"| `{name}` | {default} | {bounds} | {changeable} | {parameter.description} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ros2_posenet.ros.params yaml|markdown``: print the rendered YAML or README table."""
+    args = sys.argv[1:] if argv is None else argv
+    renderers = {"yaml": render_yaml, "markdown": render_markdown}
+    if len(args) != 1 or args[0] not in renderers:
+        print("usage: python -m ros2_posenet.ros.params yaml|markdown", file=sys.stderr)
+        return 2
+    sys.stdout.write(renderers[args[0]]())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

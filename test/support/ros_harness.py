@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DOMAIN_ID = 1 + os.getpid() % 100
 ROS_ENVIRONMENT = {
     "ROS_DOMAIN_ID": str(DOMAIN_ID),
@@ -36,7 +36,7 @@ def require_ros() -> None:
     try:
         import rclpy  # noqa: F401
 
-        import ros2_posenet.ros_messages  # noqa: F401
+        import ros2_posenet.ros.messages  # noqa: F401
     except ImportError as error:
         pytest.skip(f"ROS 2 is not available here: {error}", allow_module_level=True)
     os.environ.update(ROS_ENVIRONMENT)  # before this process creates its first DDS participant
@@ -114,7 +114,7 @@ class Probe:
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import Image
 
-        from ros2_posenet.ros_messages import PoseArray
+        from ros2_posenet.ros.messages import PoseArray
 
         self.namespace = namespace
         self.context = rclpy.Context()
@@ -148,7 +148,7 @@ class Probe:
         from sensor_msgs.msg import Image
         from std_msgs.msg import Header
 
-        from ros2_posenet.ros_image import bgr_to_fields
+        from ros2_posenet.ros.image import bgr_to_fields
 
         self._stamp += 1
         header = Header(frame_id=f"camera_{self._stamp}")
@@ -225,19 +225,6 @@ class Probe:
         self.executor.shutdown()
         self.node.destroy_node()
         self.context.try_shutdown()
-
-
-def load_photo(name: str) -> np.ndarray:
-    """A real photo from the cache filled by set-up; skips (saying how to get it) if absent."""
-    import cv2
-
-    from ros2_posenet.paths import photos_dir
-
-    path = photos_dir() / name
-    image = cv2.imread(str(path)) if path.is_file() else None
-    if image is None:
-        pytest.skip(f"photo {path} is missing: run scripts/fetch_photos.py")
-    return image
 
 
 def unique_namespace(tag: str) -> str:
