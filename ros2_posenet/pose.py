@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -29,7 +28,8 @@ class Keypoint(NamedTuple):
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    __hash__ = tuple.__hash__
+    def __hash__(self) -> int:
+        return tuple.__hash__(self)
 
 
 class PixelMapping(NamedTuple):
@@ -105,7 +105,7 @@ class Pose:
         attribute = "id" if isinstance(key, int) else "name"
         return next((k for k in self.keypoints if getattr(k, attribute) == key), None)
 
-    def map_points(self, transform: Callable[[float, float], tuple[float, float]]) -> Pose:
+    def map_points(self, transform: PixelMapping) -> Pose:
         """A copy with every keypoint moved by ``transform(x, y) -> (x, y)``; box follows."""
         moved = []
         for keypoint in self.keypoints:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,11 +49,12 @@ class PoseNet:
         letterbox: bool = False,
         decode_params: DecodeParams | None = None,
     ) -> None:
-        if (model is None) != (topology is None):
+        if model is not None and topology is not None:
+            self.network: ResolvedNetwork = resolve_custom(model, topology, base=network)
+        elif model is None and topology is None:
+            self.network = resolve_network(network)
+        else:
             raise ValueError("a custom model needs both model and topology paths")
-        self.network: ResolvedNetwork = (
-            resolve_custom(model, topology, base=network) if model is not None else resolve_network(network)
-        )
         spec = self.network.spec
         if input_size is not None and input_size != spec.input_size and not spec.dynamic_input:
             raise ValueError(
@@ -102,7 +104,7 @@ class PoseNet:
 
     def set_thresholds(self, keypoint: float | None = None, link: float | None = None) -> None:
         """Change thresholds between frames (validated by DecodeParams)."""
-        changes = {"keypoint_threshold": keypoint, "link_threshold": link}
+        changes: dict[str, Any] = {"keypoint_threshold": keypoint, "link_threshold": link}
         self.decode_params = replace(self.decode_params, **{k: v for k, v in changes.items() if v is not None})
 
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:

@@ -112,6 +112,7 @@ class Preprocessor:
         image = to_three_channels(image, channel_order, self.normalization.channel_order)
         height, width = image.shape[:2]
         transform = self.transform_for(width, height)
+        placed: np.ndarray
         if self.letterbox:
             resized_w, resized_h = round(width * transform.scale_x), round(height * transform.scale_y)
             canvas = np.zeros((self.input_height, self.input_width, 3), np.uint8)

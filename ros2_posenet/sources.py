@@ -43,7 +43,7 @@ class OutputError(PoseNetError):
 class Frame(NamedTuple):
     """One input frame: its index in the input, where it came from, and the BGR image."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index(); the name is the JSON's "frame" index
     source: str
     image: np.ndarray
 
@@ -78,7 +78,7 @@ class FrameSource:
 class ImageListSource(FrameSource):
     """Still images read one by one, so a folder of thousands never sits in memory at once."""
 
-    def __init__(self, paths: list[Path], warn: Callable[[str], None] = _warn_stderr):
+    def __init__(self, paths: list[Path], warn: Callable[[str], object] = _warn_stderr):
         self.paths = paths
         self.count = len(paths)
         self.warn = warn
@@ -139,7 +139,7 @@ def read_image(path: str | Path) -> np.ndarray:
     return image
 
 
-def open_input(spec: str, warn: Callable[[str], None] = _warn_stderr) -> FrameSource:
+def open_input(spec: str, warn: Callable[[str], object] = _warn_stderr) -> FrameSource:
     """The frame source an INPUT argument names; InputError (one line) if it is missing or unreadable."""
     path = Path(spec).expanduser()
     if _CAMERA.match(spec) and not path.is_file():
@@ -239,7 +239,7 @@ class VideoSink(FrameSink):
     def write(self, image: np.ndarray, frame: Frame, name: str) -> Path:
         if self.writer is None:
             self.size = (image.shape[1], image.shape[0])
-            fourcc = cv2.VideoWriter_fourcc(*VIDEO_FOURCC[self.path.suffix.lower()])
+            fourcc = cv2.VideoWriter.fourcc(*VIDEO_FOURCC[self.path.suffix.lower()])
             self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self.size)
             if not self.writer.isOpened():
                 raise OutputError(f"cannot write video {self.path}")

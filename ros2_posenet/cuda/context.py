@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class GpuContext:
         self.cuda.Context.pop()
 
 
-def compile_kernels(name: str) -> object:
+def compile_kernels(name: str) -> Any:
     """A pycuda SourceModule of ``kernels/<name>.cu`` (compiled once by nvcc, then cached on disk by pycuda).
 
     Built with ``-fmad=false`` so that the kernels round like the NumPy reference. Call with the
@@ -100,7 +101,7 @@ class DeviceArray:
     dtype: np.dtype
 
     @classmethod
-    def of(cls, array: object) -> DeviceArray | None:
+    def of(cls, array: Any) -> DeviceArray | None:
         """The view of a torch CUDA tensor, CuPy array or pycuda GPUArray; None for host arrays."""
         interface = getattr(array, "__cuda_array_interface__", None)
         if interface is None:
@@ -111,6 +112,14 @@ class DeviceArray:
         if strides is not None and tuple(strides) != _c_strides(shape, dtype.itemsize):
             raise ValueError(f"GPU array of shape {shape} must be C-contiguous, got strides {tuple(strides)}")
         return cls(int(interface["data"][0]), shape, dtype)
+
+    @classmethod
+    def require(cls, array: Any, what: str) -> DeviceArray:
+        """The view of ``array``; ValueError naming ``what`` when it is not a GPU array."""
+        view = cls.of(array)
+        if view is None:
+            raise ValueError(f"{what} must be a GPU array (torch CUDA tensor, CuPy array, pycuda GPUArray)")
+        return view
 
 
 def _c_strides(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:

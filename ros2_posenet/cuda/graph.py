@@ -14,6 +14,7 @@ import functools
 import logging
 from collections.abc import Callable, Hashable
 from types import ModuleType
+from typing import Any
 
 from ros2_posenet.errors import import_optional
 
@@ -46,7 +47,7 @@ class StreamGraph:
     def __init__(self, stream_handle: int, enabled: bool = True) -> None:
         self._driver = _usable_driver() if enabled else None
         self._stream = self._driver.CUstream(stream_handle) if self._driver else None
-        self._graph: tuple[object, object] | None = None  # (graph, executable)
+        self._graph: tuple[Any, Any] | None = None  # (graph, executable)
         self._key: Hashable = None
         self._last_key: Hashable = None
         self.captures = 0
@@ -78,8 +79,9 @@ class StreamGraph:
         self.captures += 1
         self._check(self._driver.cuGraphLaunch(self._graph[1], self._stream))
 
-    def _capture(self, launch: Callable[[], None]) -> tuple[object, object]:
+    def _capture(self, launch: Callable[[], None]) -> tuple[Any, Any]:
         driver = self._driver
+        assert driver is not None  # run() captures only with a usable driver
         mode = driver.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL
         self._check(driver.cuStreamBeginCapture(self._stream, mode))
         try:
@@ -100,10 +102,12 @@ class StreamGraph:
             self._driver.cuGraphDestroy(graph)
         self._graph = self._key = None
 
-    def _check(self, result: tuple) -> object:
+    def _check(self, result: tuple) -> Any:
         """The value of a cuda-bindings ``(CUresult, value...)`` tuple; RuntimeError when not CUDA_SUCCESS."""
+        driver = self._driver
+        assert driver is not None  # only called on results of driver calls
         error, *values = result
-        if error != self._driver.CUresult.CUDA_SUCCESS:
-            _, name = self._driver.cuGetErrorName(error)
+        if error != driver.CUresult.CUDA_SUCCESS:
+            _, name = driver.cuGetErrorName(error)
             raise RuntimeError(name.decode() if isinstance(name, bytes) else str(error))
         return values[0] if values else None

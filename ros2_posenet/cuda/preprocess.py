@@ -7,6 +7,8 @@ normalisation, HWC -> NCHW) to within one grey level before normalisation, and r
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ros2_posenet.cuda.context import DeviceArray, GpuContext, compile_kernels, import_pycuda
@@ -28,7 +30,7 @@ class GpuPreprocessor:
         normalization: Normalization,
         letterbox: bool = False,
         device_index: int = 0,
-        stream: object | None = None,
+        stream: Any = None,
     ) -> None:
         self.layout = Preprocessor(input_size, normalization, letterbox)  # placement rules, shared with the CPU
         self.normalization = normalization
@@ -46,10 +48,10 @@ class GpuPreprocessor:
         self._inv_std = (1.0 / np.asarray(normalization.std, dtype=np.float32)).astype(np.float32)
         self._pad = np.clip(normalization.mean, 0, 255).astype(np.uint8).astype(np.int32)
         self._staging: np.ndarray | None = None
-        self._source = None
-        self._uploaded = None
+        self._source: Any = None  # device copy of the image, and the event of its upload (pycuda)
+        self._uploaded: Any = None
 
-    def __call__(self, image: np.ndarray, channel_order: str = "bgr", output: object | None = None):
+    def __call__(self, image: np.ndarray, channel_order: str = "bgr", output: Any = None):
         """Upload ``image`` and fill ``output`` (default: ``self.output``); returns (output, transform).
 
         ``output`` may be any C-contiguous float32 ``[1, 3, H, W]`` device array (a torch tensor,
@@ -118,9 +120,9 @@ class GpuPreprocessor:
         self.cuda.memcpy_htod_async(self._source, self._staging, self.stream)
         self._uploaded.record(self.stream)
 
-    def download(self, output: object | None = None) -> np.ndarray:
+    def download(self, output: Any = None) -> np.ndarray:
         """The preprocessed tensor on the host (for tests and debugging)."""
-        view = DeviceArray.of(self.output if output is None else output)
+        view = DeviceArray.require(self.output if output is None else output, "output")
         host = np.empty(view.shape, view.dtype)
         with self.gpu:
             self.stream.synchronize()

@@ -46,6 +46,9 @@ def assign_links(score_tables: Sequence[np.ndarray], params: DecodeParams) -> li
     return connections
 
 
+NOBODY = -1  # owner of a candidate that no person holds yet
+
+
 class _Person:
     """A person under assembly: candidate id per keypoint slot (-1 = empty) and its links."""
 
@@ -77,36 +80,42 @@ def assemble_people(
     people: list[_Person | None] = []
     owner: dict[tuple[int, int], int] = {}
 
+    def live(person: int) -> _Person:
+        """A person that still holds candidates (``owner`` never points at one merged away)."""
+        found = people[person]
+        assert found is not None
+        return found
+
     def give(person: int, keypoint: int, candidate: int) -> None:
-        people[person].slots[keypoint] = candidate
+        live(person).slots[keypoint] = candidate
         owner[(keypoint, candidate)] = person
 
     for link, ((a, b), chosen) in enumerate(zip(topology.links, connections, strict=True)):
         for i, j, score in chosen:
-            holder_a, holder_b = owner.get((a, i)), owner.get((b, j))
-            if holder_a is None and holder_b is None:
+            holder_a, holder_b = owner.get((a, i), NOBODY), owner.get((b, j), NOBODY)
+            if holder_a == holder_b == NOBODY:
                 people.append(_Person(topology.num_keypoints))
                 give(len(people) - 1, a, i)
                 give(len(people) - 1, b, j)
-                people[-1].links[link] = score
-            elif holder_b is None:
-                if people[holder_a].slots[b] < 0:
+                live(len(people) - 1).links[link] = score
+            elif holder_b == NOBODY:
+                if live(holder_a).slots[b] < 0:
                     give(holder_a, b, j)
-                    people[holder_a].links[link] = score
-            elif holder_a is None:
-                if people[holder_b].slots[a] < 0:
+                    live(holder_a).links[link] = score
+            elif holder_a == NOBODY:
+                if live(holder_b).slots[a] < 0:
                     give(holder_b, a, i)
-                    people[holder_b].links[link] = score
+                    live(holder_b).links[link] = score
             elif holder_a == holder_b:
-                people[holder_a].links[link] = score
-            elif not people[holder_a].overlaps(people[holder_b]):
-                absorbed = people[holder_b]
+                live(holder_a).links[link] = score
+            elif not live(holder_a).overlaps(live(holder_b)):
+                absorbed = live(holder_b)
                 people[holder_b] = None
                 for keypoint, candidate in enumerate(absorbed.slots):
                     if candidate >= 0:
                         give(holder_a, keypoint, candidate)
-                people[holder_a].links.update(absorbed.links)
-                people[holder_a].links[link] = score
+                live(holder_a).links.update(absorbed.links)
+                live(holder_a).links[link] = score
 
     for keypoint, keypoint_rows in enumerate(rows):
         for candidate in range(len(keypoint_rows)):

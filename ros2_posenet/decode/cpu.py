@@ -104,8 +104,8 @@ def link_scores(
     end = np.concatenate([np.tile(points[b], (len(points[a]), 1)) for a, b in topology.links])
     links = np.repeat(np.arange(topology.num_links), pairs)
     # Each link's PAF as one complex map x + iy: one gather reads both components.
-    vectors = paf.reshape(topology.num_links, 2, -1).astype(np.float64)
-    vectors = (vectors[:, 0] + 1j * vectors[:, 1]).ravel()
+    components = paf.reshape(topology.num_links, 2, -1).astype(np.float64)
+    vectors = (components[:, 0] + 1j * components[:, 1]).ravel()
     scores = np.concatenate(
         [
             _score_pairs(

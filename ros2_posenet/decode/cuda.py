@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from itertools import repeat
 from operator import itemgetter
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ class CudaDecoder:
         topology: Topology,
         device_index: int = 0,
         gpu_steps: int = 6,
-        stream: object | None = None,
+        stream: Any = None,
         graphs: bool = True,
     ) -> None:
         if gpu_steps not in (4, 5, 6):
@@ -117,7 +118,8 @@ class CudaDecoder:
             links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
             self._links = cuda.to_device(links if links.size else np.zeros(2, np.int32))
         self._shape: tuple[int, int, int, int, int] | None = None
-        self._maps: dict[str, tuple[object, int]] = {}  # upload buffers for host maps
+        self._max_parts = 0  # of the buffers allocated for the last frame
+        self._maps: dict[str, tuple[Any, int]] = {}  # upload buffers for host maps
         self._link_sets: dict[int, tuple[tuple[int, int], ...]] = {}
         self._names = np.array(topology.keypoints, dtype=object)  # keypoint names, indexable by id arrays
 
@@ -150,8 +152,9 @@ class CudaDecoder:
             cuda.mem_alloc(MADE_CAP * 32 * 8),  # each made person's link scores by link
         )
         self._shape = shape
+        self._max_parts = max_parts
 
-    def _device_map(self, name: str, array: object, channels: int) -> tuple[int, tuple[int, int]]:
+    def _device_map(self, name: str, array: Any, channels: int) -> tuple[int, tuple[int, int]]:
         """Device pointer and (h, w) of a ``[C, h, w]`` (or ``[1, C, h, w]``) float32 map."""
         view = DeviceArray.of(array)
         if view is None:
@@ -172,7 +175,7 @@ class CudaDecoder:
         return int(buffer[0]), shape[1:]
 
     def decode(
-        self, cmap: object, paf: object, params: DecodeParams = DEFAULT_PARAMS, to_image: PixelMapping = MAP_PIXELS
+        self, cmap: Any, paf: Any, params: DecodeParams = DEFAULT_PARAMS, to_image: PixelMapping = MAP_PIXELS
     ) -> list[Pose]:
         """``cmap [K, h, w]`` and ``paf [2L, h, w]`` float32 (device or host) -> people in map pixels,
         or in the pixels ``to_image`` maps them to (the assembly kernel moves rows and boxes)."""
@@ -190,7 +193,7 @@ class CudaDecoder:
         return poses if to_image == MAP_PIXELS else [pose.map_points(to_image) for pose in poses]
 
     def decode_tables(
-        self, cmap: object, paf: object, params: DecodeParams = DEFAULT_PARAMS
+        self, cmap: Any, paf: Any, params: DecodeParams = DEFAULT_PARAMS
     ) -> tuple[list[np.ndarray], list[list[Connection]]]:
         """Steps 1-5 on the GPU: per keypoint ``[n, 3]`` (y, x, score) candidates; per link connections."""
         self.enqueue(cmap, paf, params)
@@ -199,7 +202,7 @@ class CudaDecoder:
         return self._candidates(), self._connections(params)
 
     def enqueue(
-        self, cmap: object, paf: object, params: DecodeParams = DEFAULT_PARAMS, to_image: PixelMapping = MAP_PIXELS
+        self, cmap: Any, paf: Any, params: DecodeParams = DEFAULT_PARAMS, to_image: PixelMapping = MAP_PIXELS
     ) -> None:
         """Queue the kernels and the copy of their results on ``stream`` without waiting for them."""
         topology = self.topology
@@ -296,13 +299,13 @@ class CudaDecoder:
 
     def _candidates(self) -> list[np.ndarray]:
         """Per keypoint type, the ``[n, 3]`` rows (refined y, refined x, peak score) of its candidates."""
-        k, max_parts = self.topology.num_keypoints, self._shape[2]
+        k, max_parts = self.topology.num_keypoints, self._max_parts
         parts = self._view["parts"].reshape(k, max_parts, 3)
         return [parts[keypoint, :count].copy() for keypoint, count in enumerate(self._view["counts"].tolist())]
 
     def _connections(self, params: DecodeParams) -> list[list[Connection]]:
         """Per link, the chosen (i, j, score) in assignment order (assigned on the host for gpu_steps 4)."""
-        topology, max_parts = self.topology, self._shape[2]
+        topology, max_parts = self.topology, self._max_parts
         if self.gpu_steps == 4:
             counts = self._view["counts"].tolist()
             tables = self._host_tables.reshape(self._layout.links, max_parts * max_parts)
@@ -321,7 +324,7 @@ class CudaDecoder:
     def _candidate_keypoints(self, to_image: PixelMapping) -> tuple[Keypoint, ...]:
         """A Keypoint for every candidate, keypoint by keypoint (the kernel numbers them so), moved
         by ``to_image`` with the same arithmetic as the kernel's boxes."""
-        k, max_parts = self.topology.num_keypoints, self._shape[2]
+        k, max_parts = self.topology.num_keypoints, self._max_parts
         present = self._candidate_number < self._view["counts"][:, None]
         ys, xs, scores = self._view["parts"].reshape(k, max_parts, 3)[present].T
         if to_image != MAP_PIXELS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -21,7 +22,7 @@ from onnx import helper, numpy_helper
 
 from ros2_posenet.errors import ModelError
 
-Attributes = dict[str, object]
+Attributes = dict[str, Any]  # ONNX node attributes as onnx.helper.get_attribute_value gives them
 
 
 def _same_pads(size: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int], mode: str):

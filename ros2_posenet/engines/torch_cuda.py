@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class TorchCudaEngine(Engine):
         input_size: tuple[int, int] | None = None,
         cuda_graph: bool = True,
         device_index: int = 0,
-        stream: object | None = None,
+        stream: Any = None,
     ) -> None:
         if precision not in ("fp32", "fp16"):
             raise ValueError(f"precision must be fp32 or fp16, got {precision!r}")
@@ -94,12 +95,12 @@ class TorchCudaEngine(Engine):
         if cuda_graph:
             self._capture()
 
-    def _forward(self) -> tuple[object, object]:
+    def _forward(self) -> tuple[Any, Any]:
         """One eager pass on ``self.input`` on ``stream``."""
         with self.torch.cuda.stream(self._torch_stream):
             return self._run()
 
-    def _run(self) -> tuple[object, object]:
+    def _run(self) -> tuple[Any, Any]:
         """The forward pass on the current stream: float32 ``[K, h, w]`` and ``[2L, h, w]`` tensors."""
         with self.torch.inference_mode():
             outputs = self.module(self.input.to(self._dtype))
@@ -119,7 +120,7 @@ class TorchCudaEngine(Engine):
         except RuntimeError as error:
             LOG.warning("CUDA graph capture failed (%s); running eagerly", str(error).splitlines()[0])
 
-    def infer_device(self) -> tuple[object, object]:
+    def infer_device(self) -> tuple[Any, Any]:
         """Run on ``self.input``; (cmap, paf) float32 CUDA tensors, ordered on ``stream``.
 
         With a CUDA graph the same output tensors are refilled on every call: decode them

@@ -32,10 +32,7 @@ class GpuPipeline:
         if not has_device_path(engine):
             raise ValueError(f"engine {getattr(engine, 'name', engine)!r} has no device path")
         self.engine = engine
-        view = DeviceArray.of(engine.input)
-        if view is None:
-            raise ValueError(f"engine {engine.name!r}: its input is not a GPU array")
-        _, _, height, width = view.shape
+        _, _, height, width = DeviceArray.require(engine.input, f"engine {engine.name!r}'s input").shape
         self.input_size = (width, height)
         self.stride = network.spec.stride
         self.preprocess = GpuPreprocessor(self.input_size, network.spec.normalization, letterbox, stream=engine.stream)

@@ -77,7 +77,8 @@ class FileSourceNode(Node):
     def _next_frame(self) -> Frame | None:
         frame = next(self.frames, None)
         if frame is None and self.loop and self.published:
-            self.source.close()
+            if self.source is not None:
+                self.source.close()
             self.source = open_input(self.spec, warn=self.get_logger().warning)
             self.frames = iter(self.source)
             frame = next(self.frames, None)

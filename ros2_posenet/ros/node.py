@@ -90,13 +90,20 @@ class PoseNetNode(Node):
         super().__init__(NODE_NAME, **kwargs)
         for name, spec in PARAMETERS.items():
             self.declare_parameter(name, spec.default, _descriptor(name))
-        self.net: PoseNet | None = None
+        self._net: PoseNet | None = None
         self.stats = FrameStats(period_start=time.monotonic())
         self._condition = threading.Condition()
         self._latest: tuple[Image, float] | None = None
         self._stopping = False
         self._reason_logged: dict[str, float] = {}
         self._worker = threading.Thread(target=self._work, name="posenet-worker", daemon=True)
+
+    @property
+    def net(self) -> PoseNet:
+        """The loaded network: ``start`` loads it before any callback can run."""
+        if self._net is None:
+            raise RuntimeError("posenet_node: the network is not loaded (start() has not run)")
+        return self._net
 
     def param(self, name: str) -> Any:
         """The current value of one of this node's parameters."""
@@ -118,7 +125,7 @@ class PoseNetNode(Node):
         )
         self.network_params = net.decode_params  # the network's own thresholds, min_keypoints, min_pose_score
         net.decode_params = self._decode_params(net.decode_params, {n: self.param(n) for n in DECODE_PARAMETERS})
-        self.net = net
+        self._net = net
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.poses_pub = self.create_publisher(PoseArray, "poses", 10)
         self.overlay_pub = self.create_publisher(Image, "overlay", 2)
@@ -140,15 +147,15 @@ class PoseNetNode(Node):
             self._condition.notify()
         if self._worker.is_alive():
             self._worker.join(timeout=10.0)
-        if self.net is not None:
-            self.net.close()
+        if self._net is not None:
+            self._net.close()
 
     def _decode_params(self, current: DecodeParams, values: dict[str, Any]) -> DecodeParams:
         """``current`` with node parameter ``values`` applied, -1.0 thresholds as the network's own.
 
         A replace, never a fresh DecodeParams: the network's min_keypoints and min_pose_score stay.
         """
-        changes = {
+        changes: dict[str, Any] = {
             name: effective_threshold(name, value, getattr(self.network_params, name)) if name in THRESHOLDS else value
             for name, value in values.items()
         }
@@ -196,8 +203,9 @@ class PoseNetNode(Node):
                 self._condition.wait_for(lambda: self._latest is not None or self._stopping)
                 if self._stopping:
                     return
-                msg, received_at = self._latest
-                self._latest = None
+                latest, self._latest = self._latest, None
+            assert latest is not None  # wait_for returned and the node is not stopping
+            msg, received_at = latest
             self._process(msg, received_at)
 
     def _process(self, msg: Image, received_at: float) -> None:
