@@ -30,6 +30,7 @@ from results_io import run, write_results
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 from support.decode_helpers import BODY, BODY_NAMES, BODY_SKELETON  # noqa: E402  (poseNet's body topology)
 
+from ros2_posenet.decode.cpu import find_peaks  # noqa: E402
 from ros2_posenet.errors import PoseNetError  # noqa: E402
 from ros2_posenet.models.cache import photos_dir  # noqa: E402
 from ros2_posenet.posenet import PoseNet  # noqa: E402
@@ -110,9 +111,8 @@ def bench(cpu: PoseNet, image: np.ndarray, runs: int, cpu_runs: int) -> dict:
     cpu.timings.reset()
     for _ in range(cpu_runs):
         cpu.process(image)
-    candidates = sum(
-        len(c) for c in pipeline.decoder.decode_tables(*pipeline.engine.infer_device(), pipeline.decode_params)[0]
-    )
+    cmap, _ = pipeline.engine.infer_device()
+    candidates = sum(len(peaks) for peaks in find_peaks(cmap[0].cpu().numpy(), pipeline.decode_params))
     return {
         "total": total,
         "fps": runs / elapsed,

@@ -192,15 +192,6 @@ class CudaDecoder:
         poses = assemble_people(self._candidates(), self._connections(params), self.topology, params)
         return poses if to_image == MAP_PIXELS else [pose.map_points(to_image) for pose in poses]
 
-    def decode_tables(
-        self, cmap: Any, paf: Any, params: DecodeParams = DEFAULT_PARAMS
-    ) -> tuple[list[np.ndarray], list[list[Connection]]]:
-        """Steps 1-5 on the GPU: per keypoint ``[n, 3]`` (y, x, score) candidates; per link connections."""
-        self.enqueue(cmap, paf, params)
-        with self.gpu:
-            self.stream.synchronize()
-        return self._candidates(), self._connections(params)
-
     def enqueue(
         self, cmap: Any, paf: Any, params: DecodeParams = DEFAULT_PARAMS, to_image: PixelMapping = MAP_PIXELS
     ) -> None:

@@ -51,7 +51,6 @@ GRAPH_OUTPUT = "Openpose/concat_stage7"  # NHWC: 19 heat maps, then 38 PAF chann
 ONNX_NAME = f"{NETWORK}.onnx"
 # Bump when the converter or the output layout changes: cached ONNX files of another version are rebuilt.
 CONVERSION_VERSION = "1"
-DEFAULT_INPUT_SIZE = (432, 368)  # (width, height) the original code runs at; any size works
 PYPI_JSON = "https://pypi.org/pypi/{project}/json"
 TIMEOUT_S = 60
 
