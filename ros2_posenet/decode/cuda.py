@@ -109,7 +109,7 @@ class CudaDecoder:
             self._find_peaks = module.get_function("find_peaks")
             self._find_peaks.prepare("PiifiiPPP")
             self._score_links = module.get_function("score_links")
-            self._score_links.prepare("PiiPPPiidPPPPPP")
+            self._score_links.prepare("PiiPPPPiidPPPPPP")
             self._assemble = module.get_function("assemble")
             self._assemble.prepare("iiiPPPPPPidi" + "dddd" + "P" * 11)  # 5 scratch arrays, header, 5 regions
             self.stream = stream or cuda.Stream()
@@ -117,6 +117,8 @@ class CudaDecoder:
             self._candidates_copied = cuda.Event(cuda.event_flags.DISABLE_TIMING)
             links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
             self._links = cuda.to_device(links if links.size else np.zeros(2, np.int32))
+            channels = np.asarray(topology.paf_channels, dtype=np.int32).reshape(-1)
+            self._paf_channels = cuda.to_device(channels if channels.size else np.zeros(2, np.int32))
         self._shape: tuple[int, int, int, int, int] | None = None
         self._max_parts = 0  # of the buffers allocated for the last frame
         self._maps: dict[str, tuple[Any, int]] = {}  # upload buffers for host maps
@@ -249,6 +251,7 @@ class CudaDecoder:
                 height,
                 width,
                 self._links,
+                self._paf_channels,
                 counts,
                 parts,
                 params.max_parts,

@@ -14,7 +14,8 @@ from ros2_posenet.topology import Topology
 class Engine(ABC):
     """Runs one network: NCHW float32 input in, CMAP ``[K, h, w]`` and PAF ``[2L, h, w]`` out.
 
-    Outputs are host float32 arrays in the fixed layout (link k = PAF channels 2k, 2k+1);
+    Outputs are host float32 arrays as the network has them (``Topology.paf_channels`` says which PAF
+    channels are each link's x and y);
     GPU engines may offer a device-side path in addition, for the GPU decoder.
     """
 

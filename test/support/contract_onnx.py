@@ -47,3 +47,28 @@ def write_contract_onnx(
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def write_constant_onnx(path: Path, cmap: np.ndarray, paf: np.ndarray, size: tuple[int, int] = (224, 224)) -> Path:
+    """A poseNet-contract ONNX whose outputs are the given maps, whatever the image: to feed maps
+    drawn in a network's own convention through the public path (engine, pipeline, command)."""
+    width, height = size
+    nodes = [
+        helper.make_node("Constant", [], [name], value=numpy_helper.from_array(maps[np.newaxis].astype(np.float32)))
+        for name, maps in (("cmap", cmap), ("paf", paf))
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "posenet_constant_maps",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, height, width])],
+        [
+            helper.make_tensor_value_info("cmap", TensorProto.FLOAT, [1, *cmap.shape]),
+            helper.make_tensor_value_info("paf", TensorProto.FLOAT, [1, *paf.shape]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path

@@ -84,7 +84,8 @@ __device__ double sample_map(const float* __restrict__ map, int height, int widt
 // above the threshold, ranked by (score desc, i asc, j asc). The ranked pairs sit in shared
 // memory when they fit, so the one thread that walks them greedily waits on no global loads.
 __global__ void score_links(const float* __restrict__ paf, int height, int width,
-                            const int* __restrict__ link_keypoints, const int* __restrict__ counts,
+                            const int* __restrict__ link_keypoints, const int* __restrict__ paf_channels,
+                            const int* __restrict__ counts,
                             const double* __restrict__ parts, int max_parts, int samples, double link_threshold,
                             double* __restrict__ tables, int* __restrict__ kept_pairs, int* __restrict__ order,
                             int* __restrict__ connection_counts, double* __restrict__ connection_scores,
@@ -94,8 +95,8 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
     const int a = link_keypoints[2 * l], b = link_keypoints[2 * l + 1];
     const int na = counts[a], nb = counts[b];
     const size_t plane = (size_t)height * width;
-    const float* paf_x = paf + 2 * l * plane;
-    const float* paf_y = paf_x + plane;
+    const float* paf_x = paf + paf_channels[2 * l] * plane;  // the network's x and y channels of link l
+    const float* paf_y = paf + paf_channels[2 * l + 1] * plane;
     const double* parts_a = parts + (size_t)a * max_parts * 3;
     const double* parts_b = parts + (size_t)b * max_parts * 3;
     double* table = tables + (size_t)l * max_parts * max_parts;
