@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ import cv2
 from tqdm import tqdm
 
 from ros2_posenet.engines import BACKENDS
+from ros2_posenet.engines.base import PRECISIONS
 from ros2_posenet.errors import PoseNetError
 from ros2_posenet.models.fetch import search_dirs
 from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
@@ -80,9 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"inference backend: {', '.join(BACKENDS)} (default auto)",
         metavar="B",
     )
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=PRECISIONS,
+        help="what the engine computes in: auto (fp16 on NVIDIA GPUs, fp32 on CPUs), fp32, fp16, bf16 (OpenVINO "
+        "on CPUs that have it: faster, other people found, see the README)",
+    )
+    parser.add_argument(
+        "--threads", metavar="N", type=_argument(_threads), default=0, help="CPU threads for inference (0: all cores)"
+    )
     parser.add_argument("--max-people", metavar="N", type=_argument(_max_people), help="at most N people per frame")
     parser.add_argument("--json", metavar="PATH", help="write all poses of all frames to this JSON file")
-    parser.add_argument("--quiet", action="store_true", help="no per-frame lines and no progress bar")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no per-frame lines, no progress bar, only warnings in the log"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug lines in the log")
     parser.add_argument("--list-networks", action="store_true", help="list the registered networks and exit")
     return parser
 
@@ -92,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _quiet_opencv()
+    _log_to_stderr(logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO)
     if args.list_networks:
         print(format_networks())
         return 0
@@ -116,7 +132,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         sink = open_output(args.output, source.count, source.fps) if args.output else None
         net = PoseNet(
-            args.network, model=args.model, topology=args.topology, backend=args.backend, input_size=args.input_size
+            args.network,
+            model=args.model,
+            topology=args.topology,
+            backend=args.backend,
+            precision=args.precision,
+            threads=args.threads,
+            input_size=args.input_size,
         )
         net.set_thresholds(keypoint=args.threshold, link=args.link_threshold)
         if args.max_people is not None:
@@ -312,6 +334,24 @@ def _max_people(text: str) -> int:
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text or type(error).__name__
+
+
+def _log_to_stderr(level: int) -> None:
+    """The library's log (backend choice and why, engine builds) on stderr: users see what happens."""
+    logger = logging.getLogger("ros2_posenet")
+    logger.setLevel(level)
+    if not any(getattr(handler, "posenet_cli", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("posenet: %(message)s"))
+        handler.posenet_cli = True  # type: ignore[attr-defined]  # marks ours: main() may run twice in a process
+        logger.addHandler(handler)
+
+
+def _threads(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 1024:
+        raise ValueError(f"threads must be 0 (all cores) to 1024, got {value}")
+    return value
 
 
 def _quiet_opencv() -> None:

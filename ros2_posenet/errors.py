@@ -20,6 +20,12 @@ class InputError(PoseNetError):
     """An input (image, video, camera, glob, folder) cannot be read."""
 
 
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of an error's message, or its type's name when it has none."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
 def import_optional(module: str, missing: str) -> ModuleType:
     """Import an optional runtime (onnxruntime, torch, tensorrt, pycuda); ``missing`` says what to install."""
     try:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.engines import create_engine
+from ros2_posenet.engines.base import EngineOptions
 from ros2_posenet.models.fetch import resolve_custom, resolve_network
 from ros2_posenet.models.registry import DEFAULT_NETWORK, ResolvedNetwork
 from ros2_posenet.pipelines import Pipeline, create_pipeline
@@ -35,6 +36,7 @@ class PoseNet:
     ``network`` names a registry entry; ``model`` + ``topology`` load a custom ONNX with the
     poseNet I/O contract instead (sizes and normalisation then come from the ``network`` entry).
     ``input_size`` (W, H) overrides the network's size for networks that accept any size.
+    ``precision`` and ``threads`` go to the engine (``engines.base.EngineOptions`` says what they mean).
     Errors are ``PoseNetError`` subclasses with one-line messages.
     """
 
@@ -45,6 +47,8 @@ class PoseNet:
         model: str | Path | None = None,
         topology: str | Path | None = None,
         backend: str = "auto",
+        precision: str = "auto",
+        threads: int = 0,
         input_size: tuple[int, int] | None = None,
         letterbox: bool = False,
         decode_params: DecodeParams | None = None,
@@ -62,7 +66,7 @@ class PoseNet:
                 "--input-size applies to networks that accept any size"
             )
         self.input_size = input_size or spec.input_size
-        self.engine = create_engine(backend, self.network, self.input_size)
+        self.engine = create_engine(backend, self.network, self.input_size, EngineOptions(precision, threads))
         params = decode_params or DecodeParams(
             keypoint_threshold=spec.keypoint_threshold,
             link_threshold=spec.link_threshold,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ros2_posenet.errors import BackendUnavailableError, import_optional
+from ros2_posenet.errors import BackendUnavailableError, first_line, import_optional
 
 PYCUDA_HINT = "pip install pycuda (builds against the CUDA toolkit; needs nvcc on PATH at run time)"
 KERNELS_DIR = Path(__file__).parent / "kernels"
@@ -40,7 +40,7 @@ def gpu_status() -> tuple[bool, str]:
     except BackendUnavailableError as error:
         return False, str(error)
     except Exception as error:  # pycuda.driver.Error and friends: no driver, no device
-        return False, f"CUDA driver not usable: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+        return False, f"CUDA driver not usable: {first_line(error)}"
 
 
 class GpuContext:

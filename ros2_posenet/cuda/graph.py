@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable
 from types import ModuleType
 from typing import Any
 
-from ros2_posenet.errors import import_optional
+from ros2_posenet.errors import first_line, import_optional
 
 LOG = logging.getLogger("ros2_posenet")
 CUDA_BINDINGS_HINT = "pip install cuda-bindings (its major version = the CUDA driver's: 12 on JetPack 6)"
@@ -33,7 +33,7 @@ def _usable_driver() -> ModuleType | None:
     try:
         return import_cuda_driver()
     except Exception as error:  # not installed, or bindings that do not fit this driver
-        LOG.info("%s; decoding without CUDA graphs", str(error).splitlines()[0])
+        LOG.info("%s; decoding without CUDA graphs", first_line(error))
         return None
 
 
@@ -71,7 +71,7 @@ class StreamGraph:
         try:
             self._graph = self._capture(launch)
         except Exception as error:  # a driver error, or bindings older than 12 (other signatures)
-            LOG.warning("CUDA graph capture failed (%s); decoding without CUDA graphs", str(error).splitlines()[0])
+            LOG.warning("CUDA graph capture failed (%s); decoding without CUDA graphs", first_line(error))
             self._driver = None
             launch()
             return

@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 
 from ros2_posenet.errors import ModelError
 from ros2_posenet.topology import Topology
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # what an engine may be asked to compute in
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run a network, whatever the backend: ``precision`` ("auto": the fastest that keeps the
+    people right: fp16 on the NVIDIA GPU engines, fp32 on OpenVINO and ONNX Runtime) and
+    ``threads`` for CPU runtimes (0: every core, for one camera; N: leave the rest to other nodes)."""
+
+    precision: str = "auto"
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not 0 <= self.threads <= 1024:
+            raise ValueError(f"threads must be 0 (every core) or a number of threads, got {self.threads!r}")
+
+    def gpu_precision(self) -> str:
+        """fp16 or fp32 for the GPU engines ("auto": fp16); a one-line ValueError for bf16."""
+        if self.precision not in ("auto", "fp16", "fp32"):
+            raise ValueError(f"the GPU engines run fp16 or fp32, not {self.precision}")
+        return "fp16" if self.precision == "auto" else self.precision
+
+
+DEFAULT_OPTIONS = EngineOptions()
 
 
 class Engine(ABC):

@@ -8,7 +8,7 @@ from types import ModuleType
 import numpy as np
 
 from ros2_posenet.engines.base import Engine, check_output_channels
-from ros2_posenet.errors import BackendUnavailableError, ModelError, import_optional
+from ros2_posenet.errors import BackendUnavailableError, ModelError, first_line, import_optional
 from ros2_posenet.models.registry import ResolvedNetwork
 
 
@@ -43,8 +43,7 @@ class OnnxRuntimeEngine(Engine):
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
         except Exception as error:  # ORT raises its own types for unreadable/corrupt/invalid models
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ModelError(f"cannot load model {path}: {first_line}") from None
+            raise ModelError(f"cannot load model {path}: {first_line(error)}") from None
         spec = network.spec
         inputs = [i.name for i in self._session.get_inputs()]
         outputs = [o.name for o in self._session.get_outputs()]

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from onnx import helper, numpy_helper
 
-from ros2_posenet.errors import ModelError
+from ros2_posenet.errors import ModelError, first_line
 
 Attributes = dict[str, Any]  # ONNX node attributes as onnx.helper.get_attribute_value gives them
 
@@ -173,7 +173,5 @@ def load_onnx_module(path: str) -> OnnxGraphModule:
     try:
         model = onnx.load(path)
     except Exception as error:  # protobuf/onnx raise several types for missing or corrupt files
-        raise ModelError(
-            f"cannot read ONNX model {path}: {str(error).splitlines()[0] if str(error) else error}"
-        ) from None
+        raise ModelError(f"cannot read ONNX model {path}: {first_line(error)}") from None
     return OnnxGraphModule(model, path)

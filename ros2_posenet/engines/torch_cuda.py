@@ -17,7 +17,7 @@ import numpy as np
 
 from ros2_posenet.cuda.context import GpuContext, gpu_status, import_pycuda
 from ros2_posenet.engines.base import Engine, check_output_channels
-from ros2_posenet.errors import BackendUnavailableError, ModelError, import_optional
+from ros2_posenet.errors import BackendUnavailableError, ModelError, first_line, import_optional
 from ros2_posenet.models.registry import ResolvedNetwork
 
 LOG = logging.getLogger("ros2_posenet")
@@ -118,7 +118,7 @@ class TorchCudaEngine(Engine):
                 outputs = self._run()
             self._graph, self._outputs = graph, outputs
         except RuntimeError as error:
-            LOG.warning("CUDA graph capture failed (%s); running eagerly", str(error).splitlines()[0])
+            LOG.warning("CUDA graph capture failed (%s); running eagerly", first_line(error))
 
     def infer_device(self) -> tuple[Any, Any]:
         """Run on ``self.input``; (cmap, paf) float32 CUDA tensors, ordered on ``stream``.

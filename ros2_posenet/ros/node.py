@@ -121,6 +121,8 @@ class PoseNetNode(Node):
             model=self.param("model") or None,
             topology=self.param("topology") or None,
             backend=self.param("backend"),
+            precision=self.param("precision"),
+            threads=self.param("threads"),
             input_size=input_size,
         )
         self.network_params = net.decode_params  # the network's own thresholds, min_keypoints, min_pose_score

@@ -24,3 +24,22 @@ def load_photo(name: str) -> np.ndarray:
     image = cv2.imread(str(photo_path(name)))
     assert image is not None, f"{name}: OpenCV cannot read the cached photo"
     return image
+
+
+GUARD_PHOTOS = ("basketball1.png", "basketball2.png", "messi5.jpg", "grace_hopper.jpg", "astronaut.png")
+GUARD_VIDEO_FRAMES = (0, 250, 500, 750)  # of vtest.avi: a street with up to six walkers
+
+
+def guard_images() -> list[tuple[str, np.ndarray]]:
+    """Every real image an accuracy guard runs on: the photos and four frames of the street video."""
+    images = [(name, load_photo(name)) for name in GUARD_PHOTOS]
+    capture = cv2.VideoCapture(str(photo_path("vtest.avi")))
+    try:
+        for index in range(max(GUARD_VIDEO_FRAMES) + 1):
+            ok, frame = capture.read()
+            assert ok, f"vtest.avi ends before frame {index}"
+            if index in GUARD_VIDEO_FRAMES:
+                images.append((f"vtest.avi#{index}", frame))
+    finally:
+        capture.release()
+    return images

@@ -39,3 +39,19 @@ def match_people(actual: list[Pose], expected: list[Pose], tolerance_px: float) 
         assert distance(best) <= tolerance_px, f"person {want.id}: nearest person {distance(best):.2f} px away"
         assert len({k.id for k in best.keypoints} ^ set(points)) <= 1, f"person {want.id}: keypoints differ"
         unmatched.remove(best)
+
+
+def keypoint_distances(actual: list[Pose], expected: list[Pose]) -> list[float]:
+    """For each expected person, the distances (pixels) of its keypoints to the same keypoints of the
+    actual person nearest to it (mean over the keypoints both have); inf for one with no counterpart.
+    What an accuracy guard reads: the counts, then the median and worst of these."""
+    distances: list[float] = []
+    for want in expected:
+        points = {k.id: (k.x, k.y) for k in want.keypoints}
+        candidates = [
+            [float(np.hypot(k.x - points[k.id][0], k.y - points[k.id][1])) for k in got.keypoints if k.id in points]
+            for got in actual
+        ]
+        nearest = min((c for c in candidates if c), key=lambda c: float(np.mean(c)), default=None)
+        distances += nearest if nearest is not None else [float("inf")] * len(points)
+    return distances
