@@ -112,7 +112,8 @@ def bench(cpu: PoseNet, image: np.ndarray, runs: int, cpu_runs: int) -> dict:
     for _ in range(cpu_runs):
         cpu.process(image)
     cmap, _ = pipeline.engine.infer_device()
-    candidates = sum(len(peaks) for peaks in find_peaks(cmap[0].cpu().numpy(), pipeline.decode_params))
+    maps = cmap.cpu().numpy().reshape(-1, *cmap.shape[-2:])  # [K, h, w]
+    candidates = sum(len(peaks) for peaks in find_peaks(maps, pipeline.decode_params))
     return {
         "total": total,
         "fps": runs / elapsed,
