@@ -1,7 +1,7 @@
 """TensorRT: build engines from our ONNX files through the real builder API and cache them.
 
 With ``tensorrt`` installed (Jetson, desktop) everything runs, inference included. Where only
-TensorRT-RTX's Python bindings can be had (the H100 machine here: see ../shared/notes), the same
+TensorRT-RTX's Python bindings can be had (the H200 machine here: see ../shared/notes), the same
 ``build_engine`` code parses and builds through that real API, and the real engine bytes go
 through the cache; RTX's runtime refuses compute capability 9.0, so inference is not run there.
 Skipped when neither is installed (CI).
@@ -10,6 +10,7 @@ Skipped when neither is installed (CI).
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,14 +84,19 @@ def test_contract_onnx_builds_and_is_cached(trt, compute_capability, tmp_path, p
     print(f"{trt.__name__} {trt.__version__} {precision}: {len(first)} bytes; log: {messages}")
 
 
-def test_dynamic_mobilenet_onnx_builds_with_a_profile(trt, compute_capability) -> None:
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_dynamic_mobilenet_onnx_builds_with_a_profile(trt, compute_capability, precision) -> None:
     try:
         network = resolve_network("mobilenet-thin-body")
     except PoseNetError as error:
         pytest.skip(f"mobilenet-thin-body not available: {error}")
-    data = build(trt, Path(network.model_path), (1, 3, 368, 432), "fp16", compute_capability)
+    start = time.perf_counter()
+    data = build(trt, Path(network.model_path), (1, 3, 368, 432), precision, compute_capability)
     assert len(data) > 100_000
-    print(f"mobilenet-thin-body 432x368 fp16 engine: {len(data)} bytes")
+    print(
+        f"{trt.__name__} {trt.__version__} mobilenet-thin-body 432x368 {precision}: {len(data)} bytes in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
 
 
 def test_unparsable_onnx_is_a_one_line_model_error(trt, compute_capability, tmp_path) -> None:

@@ -25,7 +25,9 @@ Factory = Callable[[ResolvedNetwork, tuple[int, int], EngineOptions], Engine]
 def _tensorrt(network: ResolvedNetwork, input_size: tuple[int, int], options: EngineOptions) -> Engine:
     from ros2_posenet.engines.tensorrt import TensorRTEngine
 
-    return TensorRTEngine(network, precision=options.gpu_precision(), input_size=input_size)
+    return TensorRTEngine(
+        network, precision=options.gpu_precision(), input_size=input_size, build_progress=options.build_progress
+    )
 
 
 def _torch_cuda(network: ResolvedNetwork, input_size: tuple[int, int], options: EngineOptions) -> Engine:

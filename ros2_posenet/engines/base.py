@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
@@ -22,6 +23,8 @@ class EngineOptions:
 
     precision: str = "auto"
     threads: int = 0
+    # (phase, steps done, steps) while an engine is built (TensorRT): the command's progress bar
+    build_progress: Callable[[str, int, int], None] | None = None
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:

@@ -1,17 +1,21 @@
 """TensorRT engine: ONNX -> engine (FP16 where the GPU is fast at it), cached on disk, run on device buffers.
 
-Works with the TensorRT 10 tensor-name API and with TensorRT 8.x (JetPack 5 and 6): 8.5+ also
-offers the tensor-name API, which is preferred; older engines fall back to the bindings API.
-Outputs stay in GPU memory (``infer_device``) for the CUDA decoder; ``infer`` copies them to the
-host for everything else.
+One API for every supported TensorRT: the tensor-name I/O with ``execute_async_v3``, which TensorRT
+has had since 8.5 (JetPack 5: 8.5; JetPack 6: 8.6 and 10.x; desktops: 10.x). Older TensorRT is
+refused with a one-line error (the ``tensorrt`` extra asks for 8.5 or newer). Outputs stay in GPU
+memory (``infer_device``) for the CUDA decoder; ``infer`` copies them to the host for everything
+else. A first build takes minutes on a Jetson: it is logged as it goes, and ``build_progress``
+(the command's progress bar) hears every step where TensorRT reports them (10.x).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -47,12 +51,16 @@ def tensorrt_status() -> tuple[bool, str]:
     return (True, f"TensorRT {trt.__version__} on {detail}") if ok else (False, detail)
 
 
-def _progress_monitor(trt: ModuleType):
-    """An IProgressMonitor that logs build phases (TensorRT 10+); None where the API lacks it."""
+BuildProgress = Callable[[str, int, int], None]  # (phase, steps done, steps in the phase)
+
+
+def _progress_monitor(trt: ModuleType, progress: BuildProgress | None) -> Any:
+    """An IProgressMonitor that logs build phases every tenth of their steps and tells ``progress``
+    each step (TensorRT 10+); None where the API lacks it."""
     if not hasattr(trt, "IProgressMonitor"):
         return None
 
-    class BuildProgress(trt.IProgressMonitor):
+    class BuildProgress(trt.IProgressMonitor):  # type: ignore[name-defined]  # a class of the runtime module
         def __init__(self) -> None:
             trt.IProgressMonitor.__init__(self)
             self._steps: dict[str, int] = {}
@@ -60,11 +68,15 @@ def _progress_monitor(trt: ModuleType):
         def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
             self._steps[phase_name] = num_steps
             LOG.info("TensorRT build: %s (%d steps)", phase_name, num_steps)
+            if progress is not None:
+                progress(phase_name, 0, num_steps)
 
         def step_complete(self, phase_name: str, step: int) -> bool:
             total = self._steps.get(phase_name, 0)
             if total >= 10 and (step + 1) % max(total // 10, 1) == 0:
                 LOG.info("TensorRT build: %s %d/%d", phase_name, step + 1, total)
+            if progress is not None:
+                progress(phase_name, step + 1, total)
             return True  # False would cancel the build
 
         def phase_finish(self, phase_name: str) -> None:
@@ -88,17 +100,18 @@ def build_engine(
     input_name: str,
     input_shape: tuple[int, ...],
     precision: str,
-    logger,
+    logger: Any,
     compute_capability: str,
+    progress: BuildProgress | None = None,
 ) -> bytes:
     """Parse the ONNX and build a serialised engine for one fixed input shape."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (int8 is not supported yet)")
     builder = trt.Builder(logger)
     explicit_batch = getattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH", None)
-    major = int(trt.__version__.split(".")[0])
     # TensorRT 8 needs explicit batch for ONNX; 10 (and TensorRT-RTX) only has explicit batch.
-    network = builder.create_network(1 << int(explicit_batch) if explicit_batch is not None and major == 8 else 0)
+    eight = _version(trt)[0] == 8
+    network = builder.create_network(1 << int(explicit_batch) if explicit_batch is not None and eight else 0)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse(model_path.read_bytes()) or network.num_inputs == 0:
         errors = "; ".join(str(parser.get_error(i)).replace("\n", " ") for i in range(parser.num_errors))
@@ -117,7 +130,7 @@ def build_engine(
         profile = builder.create_optimization_profile()
         profile.set_shape(input_name, input_shape, input_shape, input_shape)
         config.add_optimization_profile(profile)
-    monitor = _progress_monitor(trt)
+    monitor = _progress_monitor(trt, progress)
     if monitor is not None:
         config.progress_monitor = monitor
     LOG.info(
@@ -134,46 +147,6 @@ def build_engine(
     return bytes(serialized)
 
 
-class _TensorNameIO:
-    """Binds device buffers by tensor name (TensorRT 8.5+ and 10)."""
-
-    def __init__(self, trt: ModuleType, engine, context, input_name: str, input_shape: tuple[int, ...]) -> None:
-        self._context = context
-        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
-        if -1 in tuple(engine.get_tensor_shape(input_name)):
-            context.set_input_shape(input_name, input_shape)
-        self.shapes = {name: tuple(context.get_tensor_shape(name)) for name in names}
-        self.dtypes = {name: np.dtype(trt.nptype(engine.get_tensor_dtype(name))) for name in names}
-
-    def bind(self, pointers: dict[str, int]) -> None:
-        for name, pointer in pointers.items():
-            self._context.set_tensor_address(name, pointer)
-
-    def execute(self, stream_handle: int) -> bool:
-        return self._context.execute_async_v3(stream_handle)
-
-
-class _BindingsIO:
-    """Binds device buffers by binding index (TensorRT before 8.5)."""
-
-    def __init__(self, trt: ModuleType, engine, context, input_name: str, input_shape: tuple[int, ...]) -> None:
-        self._context = context
-        self._names = [engine.get_binding_name(i) for i in range(engine.num_bindings)]
-        index = self._names.index(input_name)
-        if -1 in tuple(engine.get_binding_shape(index)):
-            context.set_binding_shape(index, input_shape)
-        self.shapes = {name: tuple(context.get_binding_shape(i)) for i, name in enumerate(self._names)}
-        self.dtypes = {name: np.dtype(trt.nptype(engine.get_binding_dtype(i))) for i, name in enumerate(self._names)}
-        self._bindings = [0] * len(self._names)
-
-    def bind(self, pointers: dict[str, int]) -> None:
-        for name, pointer in pointers.items():
-            self._bindings[self._names.index(name)] = pointer
-
-    def execute(self, stream_handle: int) -> bool:
-        return self._context.execute_async_v2(bindings=self._bindings, stream_handle=stream_handle)
-
-
 class TensorRTEngine(Engine):
     """Runs a network's ONNX through TensorRT; the engine file is built once and cached (see engine_cache).
 
@@ -188,9 +161,15 @@ class TensorRTEngine(Engine):
         input_size: tuple[int, int] | None = None,
         engine_dir: Path | None = None,
         device_index: int = 0,
-        stream: object | None = None,
+        stream: Any = None,
+        build_progress: BuildProgress | None = None,
     ) -> None:
         trt = import_tensorrt()
+        if _version(trt) < (8, 5):
+            raise BackendUnavailableError(
+                f"TensorRT {trt.__version__} is older than 8.5, whose tensor API this engine uses: "
+                "JetPack 5 or newer, or pip install 'tensorrt>=8.5'"
+            )
         cuda = self.cuda = import_pycuda()
         self.network = network
         self.precision = precision
@@ -211,54 +190,74 @@ class TensorRTEngine(Engine):
         )
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)
-        self._engine = None
+        loaded: list[Any] = []  # the tensorrt.ICudaEngine, once deserialised
 
         def accept(data: bytes) -> bool:
             try:
-                self._engine = self._runtime.deserialize_cuda_engine(data)
+                engine = self._runtime.deserialize_cuda_engine(data)
             except Exception:  # TensorRT raises or returns None for foreign/corrupt plans, by version
-                self._engine = None
-            return self._engine is not None
+                engine = None
+            loaded[:] = [] if engine is None else [engine]
+            return engine is not None
 
         with self.gpu:
             cache = EngineCache(engine_path(model_path, key, engine_dir))
             data = cache.load_or_build(
                 key,
-                lambda: build_engine(trt, model_path, spec.input_name, input_shape, precision, self._logger),
+                lambda: build_engine(
+                    trt,
+                    model_path,
+                    spec.input_name,
+                    input_shape,
+                    precision,
+                    self._logger,
+                    self.gpu.compute_capability,
+                    build_progress,
+                ),
                 accept,
             )
-            if self._engine is None and not accept(data):
+            if not loaded and not accept(data):
                 raise ModelError(f"TensorRT could not load the engine it built for {model_path}")
-            self._context = self._engine.create_execution_context()
-            io_class = _TensorNameIO if hasattr(self._engine, "num_io_tensors") else _BindingsIO
-            self._io = io_class(trt, self._engine, self._context, spec.input_name, input_shape)
-            names = (spec.input_name, spec.cmap_output, spec.paf_output)
-            if not set(names) <= set(self._io.shapes):
-                raise ModelError(f"{model_path}: engine has tensors {sorted(self._io.shapes)}, needs {list(names)}")
-            if any(self._io.dtypes[name] != np.float32 for name in names):
+            self._engine = engine = loaded[0]
+            self._context: Any = engine.create_execution_context()
+            context = self._context
+            names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+            if -1 in tuple(engine.get_tensor_shape(spec.input_name)):
+                context.set_input_shape(spec.input_name, input_shape)
+            shapes = {name: tuple(context.get_tensor_shape(name)) for name in names}
+            needed = (spec.input_name, spec.cmap_output, spec.paf_output)
+            if not set(needed) <= set(shapes):
+                raise ModelError(f"{model_path}: engine has tensors {sorted(shapes)}, needs {list(needed)}")
+            if any(np.dtype(trt.nptype(engine.get_tensor_dtype(name))) != np.float32 for name in names):
                 raise ModelError(f"{model_path}: input and outputs must be float32 in the engine")
             from pycuda.gpuarray import GPUArray
 
             self.stream = stream or cuda.Stream()
-            self.buffers = {name: GPUArray(shape, self._io.dtypes[name]) for name, shape in self._io.shapes.items()}
-            self._io.bind({name: int(buffer.gpudata) for name, buffer in self.buffers.items()})
+            self.buffers = {name: GPUArray(shape, np.float32) for name, shape in shapes.items()}
+            for name, buffer in self.buffers.items():
+                context.set_tensor_address(name, int(buffer.gpudata))
             self._host = {
-                name: cuda.pagelocked_empty(self._io.shapes[name], np.float32)
-                for name in (spec.cmap_output, spec.paf_output)
+                name: cuda.pagelocked_empty(shapes[name], np.float32) for name in (spec.cmap_output, spec.paf_output)
             }
         self.input = self.buffers[spec.input_name]
         self.name = f"tensorrt-{precision}"
         self._checked = False
 
-    def infer_device(self) -> tuple[object, object]:
+    def _require_open(self) -> None:
+        if self._context is None:
+            raise ModelError(f"the TensorRT engine for {self.network.model_path} is closed")
+
+    def infer_device(self) -> tuple[Any, Any]:
         """Run on ``self.input``; returns the (cmap, paf) GPUArrays ``[1, C, h, w]``, ordered on ``stream``."""
+        self._require_open()
         with self.gpu:
-            if not self._io.execute(self.stream.handle):
+            if not self._context.execute_async_v3(self.stream.handle):
                 raise ModelError("TensorRT failed to run the engine")
         spec = self.network.spec
         return self.buffers[spec.cmap_output], self.buffers[spec.paf_output]
 
     def infer(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._require_open()
         spec = self.network.spec
         tensor = np.ascontiguousarray(tensor, dtype=np.float32)
         if tensor.shape != self.input.shape:
@@ -276,5 +275,18 @@ class TensorRTEngine(Engine):
         return cmap, paf
 
     def close(self) -> None:
-        self._context = None
-        self._engine = None
+        """Free the device buffers, the execution context and the engine; the engine refuses work after."""
+        if self._context is None:
+            return
+        with self.gpu:
+            self.stream.synchronize()
+            for buffer in self.buffers.values():
+                buffer.gpudata.free()
+        self.buffers.clear()
+        self._host.clear()
+        self._context = self._engine = None
+
+
+def _version(trt: ModuleType) -> tuple[int, int]:
+    major, minor = (int(part) for part in trt.__version__.split(".")[:2])
+    return major, minor
