@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     sink = None
     try:
         sink = open_output(args.output, source.count, source.fps) if args.output else None
+        build_bar = BuildProgressBar(disabled=args.quiet)
         net = PoseNet(
             args.network,
             model=args.model,
@@ -138,8 +139,10 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             precision=args.precision,
             threads=args.threads,
+            build_progress=build_bar,
             input_size=args.input_size,
         )
+        build_bar.close()
         net.set_thresholds(keypoint=args.threshold, link=args.link_threshold)
         if args.max_people is not None:
             net.decode_params = replace(net.decode_params, max_people=args.max_people)
@@ -191,6 +194,30 @@ def process_frames(
         finally:
             bar.close()
     return records, stop.requested, time.perf_counter() - start
+
+
+class BuildProgressBar:
+    """A progress bar on stderr for an engine build (minutes on a Jetson), one phase at a time."""
+
+    def __init__(self, disabled: bool) -> None:
+        self.disabled = disabled
+        self._bar: tqdm | None = None
+        self._phase = ""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if self.disabled:
+            return
+        if self._bar is None or phase != self._phase:
+            self.close()
+            self._bar = tqdm(total=total, desc=f"TensorRT build: {phase}", unit="step", file=sys.stderr, leave=False)
+            self._phase = phase
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 class StopRequest:

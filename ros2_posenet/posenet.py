@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ class PoseNet:
     ``network`` names a registry entry; ``model`` + ``topology`` load a custom ONNX with the
     poseNet I/O contract instead (sizes and normalisation then come from the ``network`` entry).
     ``input_size`` (W, H) overrides the network's size for networks that accept any size.
-    ``precision`` and ``threads`` go to the engine (``engines.base.EngineOptions`` says what they mean).
+    ``precision``, ``threads`` and ``build_progress`` go to the engine (``engines.base.EngineOptions``).
     Errors are ``PoseNetError`` subclasses with one-line messages.
     """
 
@@ -49,6 +50,7 @@ class PoseNet:
         backend: str = "auto",
         precision: str = "auto",
         threads: int = 0,
+        build_progress: Callable[[str, int, int], None] | None = None,
         input_size: tuple[int, int] | None = None,
         letterbox: bool = False,
         decode_params: DecodeParams | None = None,
@@ -66,7 +68,9 @@ class PoseNet:
                 "--input-size applies to networks that accept any size"
             )
         self.input_size = input_size or spec.input_size
-        self.engine = create_engine(backend, self.network, self.input_size, EngineOptions(precision, threads))
+        self.engine = create_engine(
+            backend, self.network, self.input_size, EngineOptions(precision, threads, build_progress)
+        )
         params = decode_params or DecodeParams(
             keypoint_threshold=spec.keypoint_threshold,
             link_threshold=spec.link_threshold,
@@ -116,4 +120,5 @@ class PoseNet:
         return self.pipeline.process(image, channel_order)
 
     def close(self) -> None:
-        self.engine.close()
+        """Release the engine and the pipeline's buffers (GPU memory included)."""
+        self.pipeline.close()

@@ -187,6 +187,19 @@ def test_console_script_on_an_image(photos: Path, tmp_path: Path) -> None:
     assert json.loads(report.read_text())["frames"][0]["people"] == 2
 
 
+def test_backend_choice_and_reasons_are_on_stderr_unless_quiet(photos: Path) -> None:
+    """What a user on a CPU machine sees: which backend ``auto`` took, and why not each faster one."""
+    result = run_script([str(photos / "basketball1.png"), "--input-size", "224x224"])
+    assert result.returncode == 0, result.stderr
+    log = [line for line in result.stderr.splitlines() if line.startswith("posenet: backend auto:")]
+    assert log[0].startswith("posenet: backend auto: not tensorrt: ") and "install" in log[0]
+    assert any(line.startswith("posenet: backend auto: not torch-cuda: ") for line in log)
+    chosen = log[-1].removeprefix("posenet: backend auto: ")
+    assert chosen == "onnxruntime-cpu" or chosen.startswith("openvino (OpenVINO "), log
+    quiet = run_script([str(photos / "basketball1.png"), "--input-size", "224x224", "-q"])
+    assert quiet.returncode == 0 and "backend auto" not in quiet.stderr
+
+
 def test_ctrl_c_still_writes_json_and_closes_the_video(photos: Path, tmp_path: Path) -> None:
     video = make_video(tmp_path / "long.avi", photos, frames=200, size=(320, 240))
     output, report = tmp_path / "partial.avi", tmp_path / "partial.json"

@@ -127,7 +127,7 @@ def test_posenet_auto_backend_runs_the_whole_gpu_path(torch, mobilenet) -> None:
 
     assert isinstance(gpu.pipeline, GpuPipeline) and gpu.backend_name.startswith(("torch-cuda", "tensorrt"))
     match_people(gpu.process(image), cpu.process(image), tolerance_px=2.0)
-    assert set(gpu.last_timings) >= {"preprocess", "inference", "decode", "total"}
+    assert set(gpu.last_timings) == {"total"}  # the stages overlap on the GPU: timing them alone would lie
     gpu.set_thresholds(keypoint=0.99)
     assert gpu.process(image) == []
 

@@ -188,3 +188,11 @@ def test_thresholds_are_the_network_own_unless_set_and_minus_one_restores_them(g
     (result,) = probe.set_parameters(keypoint_threshold=-0.5)
     assert not result.successful and NETWORK_DEFAULT_NOTE in result.reason, result.reason
     assert decoding(probe) == own
+
+
+def test_library_log_reaches_the_node_log(graph):
+    """The backend choice and its reasons (Python logging in the library) appear in the node's rclpy log."""
+    node, _ = graph
+    lines = [line for line in node.log().splitlines() if "backend auto: not " in line]
+    assert any("backend auto: not tensorrt:" in line for line in lines), node.log()
+    assert all(line.startswith("[INFO] [") and ".posenet]: backend auto: " in line for line in lines), lines

@@ -120,6 +120,15 @@ class GpuPreprocessor:
         self.cuda.memcpy_htod_async(self._source, self._staging, self.stream)
         self._uploaded.record(self.stream)
 
+    def close(self) -> None:
+        """Free the device buffers now."""
+        with self.gpu:
+            self.stream.synchronize()
+            self.output.gpudata.free()
+            if self._source is not None:
+                self._source.free()
+        self._source, self._staging = None, None
+
     def download(self, output: Any = None) -> np.ndarray:
         """The preprocessed tensor on the host (for tests and debugging)."""
         view = DeviceArray.require(self.output if output is None else output, "output")

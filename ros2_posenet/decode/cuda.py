@@ -124,6 +124,24 @@ class CudaDecoder:
         self._maps: dict[str, tuple[Any, int]] = {}  # upload buffers for host maps
         self._link_sets: dict[int, tuple[tuple[int, int], ...]] = {}
         self._names = np.array(topology.keypoints, dtype=object)  # keypoint names, indexable by id arrays
+        self.closed = False
+
+    def close(self) -> None:
+        """Free the device memory and the CUDA graphs now, not when the garbage collector gets to them."""
+        if self.closed:
+            return
+        with self.gpu:
+            self.stream.synchronize()
+            for graph in self.graphs:
+                graph.reset()
+            buffers = [self._links, self._paf_channels, *(buffer for buffer, _ in self._maps.values())]
+            if self._shape is not None:
+                buffers += [self._result, self._scratch, self._tables, self._kept, self._order, *self._entries]
+            for buffer in buffers:
+                buffer.free()
+        self._maps.clear()
+        self._shape = None
+        self.closed = True
 
     def _allocate(self, height: int, width: int, max_parts: int, max_people: int) -> None:
         """(Re)allocate scratch and result buffers when the map size or the parameters change."""
@@ -198,6 +216,8 @@ class CudaDecoder:
         self, cmap: Any, paf: Any, params: DecodeParams = DEFAULT_PARAMS, to_image: PixelMapping = MAP_PIXELS
     ) -> None:
         """Queue the kernels and the copy of their results on ``stream`` without waiting for them."""
+        if self.closed:
+            raise RuntimeError("this CudaDecoder is closed")
         topology = self.topology
         k, links = topology.num_keypoints, topology.num_links
         with self.gpu:

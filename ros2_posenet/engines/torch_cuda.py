@@ -89,7 +89,7 @@ class TorchCudaEngine(Engine):
         self.input = torch.zeros((1, 3, height, width), dtype=torch.float32, device=self.device)
         self.name = f"torch-cuda-{precision}"
         self._graph = None
-        self._outputs = self._forward()  # also the warm-up that picks cuDNN algorithms
+        self._outputs: Any = self._forward()  # also the warm-up that picks cuDNN algorithms
         cmap, paf = self._outputs
         check_output_channels(cmap, paf, network.topology, str(model_path))
         if cuda_graph:
@@ -126,6 +126,8 @@ class TorchCudaEngine(Engine):
         With a CUDA graph the same output tensors are refilled on every call: decode them
         before the next call.
         """
+        if self.module is None:
+            raise ModelError(f"the torch-cuda engine for {self.network.model_path} is closed")
         if self._graph is None:
             return self._forward()
         with self.torch.cuda.stream(self._torch_stream):
@@ -142,3 +144,12 @@ class TorchCudaEngine(Engine):
             cmap, paf = self.infer_device()
             result = cmap.cpu().numpy(), paf.cpu().numpy()
         return result
+
+    def close(self) -> None:
+        """Drop the graph, the module and the buffers, and give their memory back to the GPU now."""
+        if self.module is None:
+            return
+        self._torch_stream.synchronize()
+        self._graph = self._outputs = self.module = None
+        self.input = self.torch.empty(0, device=self.device)
+        self.torch.cuda.empty_cache()

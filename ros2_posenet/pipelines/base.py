@@ -25,3 +25,7 @@ class Pipeline(Protocol):
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:
         """People in ``image`` (uint8 HxW[xC], see ``preprocess.validate_image``)."""
         ...
+
+    def close(self) -> None:
+        """Release the engine and every buffer (GPU memory included); the pipeline is unusable after."""
+        ...

@@ -31,6 +31,9 @@ class CpuPipeline:
         self.decode_params = decode_params
         self.timings = StageTimer()
 
+    def close(self) -> None:
+        self.engine.close()
+
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:
         params = self.decode_params
         with self.timings.stage("total"):

@@ -7,6 +7,9 @@ any engine that has ``input``, ``infer_device()`` and ``stream`` (TensorRT, torc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from ros2_posenet.cuda.context import DeviceArray
@@ -40,19 +43,30 @@ class GpuPipeline:
         self.decode_params = decode_params or DecodeParams()
         self.timings = StageTimer()
 
+    def close(self) -> None:
+        self.decoder.close()
+        self.preprocess.close()
+        self.engine.close()
+
     def process(self, image: np.ndarray, channel_order: str = "bgr", sync_stages: bool = False) -> list[Pose]:
-        """People in ``image`` (uint8 host array). ``sync_stages`` waits for the GPU after each stage
-        so that ``timings`` shows where the time goes; otherwise the stages overlap and only
-        "total" is meaningful."""
-        params, stream = self.decode_params, self.engine.stream
+        """People in ``image`` (uint8 host array). The GPU runs the stages asynchronously, so only
+        "total" is timed; ``sync_stages`` (benchmarks) waits for the GPU after each stage and times
+        "preprocess", "inference" and "decode" too, at the cost of the overlap."""
+        params = self.decode_params
         with self.timings.stage("total"):
-            with self.timings.stage("preprocess"):
+            with self._stage("preprocess", sync_stages):
                 _, transform = self.preprocess(image, channel_order, output=self.engine.input)
-                if sync_stages:
-                    stream.synchronize()
-            with self.timings.stage("inference"):
+            with self._stage("inference", sync_stages):
                 cmap, paf = self.engine.infer_device()
-                if sync_stages:
-                    stream.synchronize()
-            with self.timings.stage("decode"):
+            with self._stage("decode", sync_stages):
                 return self.decoder.decode(cmap, paf, params, to_image=transform.map_to_image(self.stride))
+
+    @contextmanager
+    def _stage(self, name: str, timed: bool) -> Iterator[None]:
+        """Time stage ``name`` up to the GPU finishing it, when ``timed``; otherwise just run it."""
+        if not timed:
+            yield
+            return
+        with self.timings.stage(name):
+            yield
+            self.engine.stream.synchronize()

@@ -31,11 +31,13 @@ from ros2_posenet.errors import PoseNetError
 from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
 from ros2_posenet.posenet import PoseNet, parse_input_size
 from ros2_posenet.ros.image import ImageFormatError, UnsupportedEncodingError, bgr_to_msg, msg_to_bgr
+from ros2_posenet.ros.log_bridge import bridge_library_log
 from ros2_posenet.ros.messages import PoseArray, pose_array_msg
 from ros2_posenet.ros.params import NETWORK_DEFAULT, PARAMETERS, THRESHOLDS, check_threshold, effective_threshold
 
 NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1
+WORKER_STOP_TIMEOUT = 10.0  # seconds a frame in flight gets to finish at shutdown
 _REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
 DECODE_PARAMETERS = (*THRESHOLDS, "max_people")  # node parameters that are DecodeParams fields of the same name
 # What the node reports of the decoder's settings (log and /diagnostics); the last two come from the network.
@@ -67,18 +69,20 @@ class FrameStats:
     period_received: int = 0
     period_latency: float = 0.0
     period_inference: float = 0.0
+    period_inference_frames: int = 0  # frames whose pipeline timed inference alone (not the GPU path)
     period_start: float = 0.0
 
-    def take_period(self, now: float) -> tuple[float, float, float]:
-        """(FPS, mean latency ms, mean inference ms) over the period just ended; starts the next one."""
+    def take_period(self, now: float) -> tuple[float, float, float | None]:
+        """(FPS, mean latency ms, mean inference ms or None where not timed) over the period just ended;
+        starts the next one."""
         elapsed = max(now - self.period_start, 1e-9)
-        frames = max(self.period_frames, 1)
         result = (
             self.period_frames / elapsed,
-            1e3 * self.period_latency / frames,
-            1e3 * self.period_inference / frames,
+            1e3 * self.period_latency / max(self.period_frames, 1),
+            1e3 * self.period_inference / self.period_inference_frames if self.period_inference_frames else None,
         )
-        self.period_frames, self.period_received, self.period_latency, self.period_inference = 0, 0, 0.0, 0.0
+        self.period_frames, self.period_received, self.period_latency = 0, 0, 0.0
+        self.period_inference, self.period_inference_frames = 0.0, 0
         self.period_start = now
         return result
 
@@ -88,6 +92,7 @@ class PoseNetNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
+        bridge_library_log(self.get_logger())  # backend choice, engine build progress: in the node's log
         for name, spec in PARAMETERS.items():
             self.declare_parameter(name, spec.default, _descriptor(name))
         self._net: PoseNet | None = None
@@ -143,14 +148,23 @@ class PoseNetNode(Node):
         )
 
     def stop(self) -> None:
-        """Let the worker finish its frame and end; the network is released."""
+        """Let the worker finish its frame and end, then release the network (GPU memory included).
+
+        A worker still inside a frame after the timeout keeps the network: closing it under the
+        worker would crash in the engine; the process exit frees it instead.
+        """
         with self._condition:
             self._stopping = True
             self._condition.notify()
         if self._worker.is_alive():
-            self._worker.join(timeout=10.0)
-        if self._net is not None:
+            self._worker.join(timeout=WORKER_STOP_TIMEOUT)
+        if self._worker.is_alive():
+            self.get_logger().warning(
+                f"the worker is still in a frame after {WORKER_STOP_TIMEOUT:.0f} s; not closing the network under it"
+            )
+        elif self._net is not None:
             self._net.close()
+            self._net = None
 
     def _decode_params(self, current: DecodeParams, values: dict[str, Any]) -> DecodeParams:
         """``current`` with node parameter ``values`` applied, -1.0 thresholds as the network's own.
@@ -238,7 +252,10 @@ class PoseNetNode(Node):
             self.stats.processed += 1
             self.stats.period_frames += 1
             self.stats.period_latency += time.monotonic() - received_at
-            self.stats.period_inference += self.net.last_timings.get("inference", 0.0)
+            inference = self.net.last_timings.get("inference")  # the GPU path overlaps its stages: total only
+            if inference is not None:
+                self.stats.period_inference += inference
+                self.stats.period_inference_frames += 1
 
     def _count_rejected(self, counter: str, key: str, message: str, once: bool = False) -> None:
         """Count the frame; log each reason once (``once``) or at most every few seconds."""
@@ -255,12 +272,15 @@ class PoseNetNode(Node):
             active = self.stats.period_received > 0
             fps, latency_ms, inference_ms = self.stats.take_period(time.monotonic())
             counts = {k: getattr(self.stats, k) for k in ("received", "processed", "dropped", "rejected", "failed")}
+        inference = "" if inference_ms is None else f" (inference {inference_ms:.0f} ms)"
         if active:  # an idle node stays quiet in the log; /diagnostics still says it is alive
             self.get_logger().info(
-                f"{fps:.1f} FPS, latency {latency_ms:.0f} ms (inference {inference_ms:.0f} ms), "
+                f"{fps:.1f} FPS, latency {latency_ms:.0f} ms{inference}, "
                 + ", ".join(f"{k} {v}" for k, v in counts.items())
             )
-        values = {"fps": f"{fps:.2f}", "latency_ms": f"{latency_ms:.1f}", "inference_ms": f"{inference_ms:.1f}"}
+        values = {"fps": f"{fps:.2f}", "latency_ms": f"{latency_ms:.1f}"}
+        if inference_ms is not None:  # the GPU pipeline's stages overlap: there only the latency means anything
+            values["inference_ms"] = f"{inference_ms:.1f}"
         values |= {k: str(v) for k, v in counts.items()}
         values |= {"network": self.net.network_name, "backend": self.net.backend_name}
         values |= {n: str(getattr(self.net.decode_params, n)) for n in DECODE_REPORTED}
