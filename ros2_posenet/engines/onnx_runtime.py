@@ -13,7 +13,11 @@ from ros2_posenet.models.registry import ResolvedNetwork
 
 
 def _import_onnxruntime() -> ModuleType:
-    return import_optional("onnxruntime", "ONNX Runtime is not installed: pip install onnxruntime")
+    return import_optional(
+        "onnxruntime",
+        "ONNX Runtime is not installed: pip install onnxruntime (CPU) or onnxruntime-gpu (CUDA), "
+        "or use --backend openvino",
+    )
 
 
 def cuda_provider_available() -> bool:

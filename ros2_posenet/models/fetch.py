@@ -6,6 +6,7 @@ loaded), building or downloading what is missing; ``resolve_custom`` does it for
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import tarfile
@@ -82,6 +83,6 @@ def _download_archive(spec: NetworkSpec) -> Path:
             if not (unpacked / spec.model_file).is_file():
                 raise ModelError(f"{hint} (the download did not contain {spec.model_file})")
             os.replace(unpacked, target)
-    except (OSError, tarfile.TarError) as error:
+    except (OSError, tarfile.TarError, http.client.HTTPException) as error:  # IncompleteRead: cut mid-way
         raise ModelError(f"{hint} ({type(error).__name__}: {error})".replace("\n", " ")) from None
     return target
