@@ -9,8 +9,10 @@ Networks (torch-cuda engine, FP16, CUDA graph):
                   the number of candidates decoded is printed with it
   mobilenet-thin-body  the real pretrained network at 224x224 and 432x368 (from the model cache)
 Images: basketball1.png at 640x480 and resized to 1280x720 (synthetic when there is no photo).
-Columns (ms, medians): total per frame; preprocess / inference / decode measured in a second pass
-that waits for the GPU after each stage; fps = frames per second over the whole first pass;
+Columns (ms, medians): total per frame and its 99th percentile; preprocess / inference / decode
+measured in a second pass that waits for the GPU after each stage; rest = total - inference (what
+preprocessing, decoding and the host cost on top of the network); fps = frames per second over the
+whole first pass;
 cpu = the same frame through PoseNet with ONNX Runtime on this machine's CPU, for comparison.
 """
 
@@ -102,7 +104,7 @@ def bench(cpu: PoseNet, image: np.ndarray, runs: int, cpu_runs: int) -> dict:
     for _ in range(runs):
         poses = pipeline.process(image)
     elapsed = time.perf_counter() - start
-    total = pipeline.timings.summary()["total"]["median_ms"]
+    total, p99 = (pipeline.timings.summary()["total"][key] for key in ("median_ms", "p99_ms"))
     pipeline.timings.reset()
     for _ in range(runs):
         pipeline.process(image, sync_stages=True)
@@ -116,6 +118,8 @@ def bench(cpu: PoseNet, image: np.ndarray, runs: int, cpu_runs: int) -> dict:
     candidates = sum(len(peaks) for peaks in find_peaks(maps, pipeline.decode_params))
     return {
         "total": total,
+        "p99": p99,
+        "rest": total - stages["inference"],
         "fps": runs / elapsed,
         "preprocess": stages["preprocess"],
         "inference": stages["inference"],
@@ -162,13 +166,13 @@ def main() -> int:
     gpu = torch.cuda.get_device_name()
     print(f"End-to-end medians in ms on {gpu} (torch-cuda FP16 + CUDA graph, GPU preprocess and decode)")
     print(
-        f"{'network':<31} {'input':>8} {'image':>9} {'total':>7} {'fps':>7} {'prep':>6} {'infer':>6} "
-        f"{'decode':>6} {'cpu':>8} {'people':>6} {'cands':>5}"
+        f"{'network':<31} {'input':>8} {'image':>9} {'total':>7} {'p99':>7} {'fps':>7} {'prep':>6} {'infer':>6} "
+        f"{'decode':>6} {'rest':>6} {'cpu':>8} {'people':>6} {'cands':>5}"
     )
     for r in rows:
         print(
-            f"{r['network']:<31} {r['input']:>8} {r['image']:>9} {r['total']:>7.3f} {r['fps']:>7.0f} "
-            f"{r['preprocess']:>6.3f} {r['inference']:>6.3f} {r['decode']:>6.3f} {r['cpu']:>8.2f} "
+            f"{r['network']:<31} {r['input']:>8} {r['image']:>9} {r['total']:>7.3f} {r['p99']:>7.3f} {r['fps']:>7.0f} "
+            f"{r['preprocess']:>6.3f} {r['inference']:>6.3f} {r['decode']:>6.3f} {r['rest']:>6.3f} {r['cpu']:>8.2f} "
             f"{r['people']:>6} {r['candidates']:>5}"
         )
     write_results(args.json, args.runs, rows, gpu=gpu, torch=torch.__version__)

@@ -36,11 +36,12 @@ class StageTimer:
         self._samples[name].append(seconds)
 
     def summary(self) -> dict[str, dict[str, float]]:
-        """Per stage: count, median and mean in milliseconds."""
+        """Per stage: count, median, 99th percentile and mean in milliseconds."""
         return {
             name: {
                 "count": len(values),
                 "median_ms": float(np.median(values)) * 1e3,
+                "p99_ms": float(np.percentile(values, 99)) * 1e3,
                 "mean_ms": float(np.mean(values)) * 1e3,
             }
             for name, values in self._samples.items()
