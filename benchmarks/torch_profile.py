@@ -61,6 +61,7 @@ def main() -> int:
                 top[event.name] = top.get(event.name, 0.0) + event.device_time
             variants[(width, height, fused)] = {
                 "graph": graph,
+                "keep_alive": (module, x),  # the graph reads the weights and the input in place
                 "outputs": [o.float() for o in captured],
                 "eager": [o.float() for o in outputs],
                 "kernels": len(kernels),

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 from tqdm import tqdm
@@ -363,14 +364,25 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (it may be replaced after set-up)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """StreamHandler sets it; the property always answers sys.stderr."""
+
+
 def _log_to_stderr(level: int) -> None:
     """The library's log (backend choice and why, engine builds) on stderr: users see what happens."""
     logger = logging.getLogger("ros2_posenet")
     logger.setLevel(level)
-    if not any(getattr(handler, "posenet_cli", False) for handler in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):  # main() may run twice
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("posenet: %(message)s"))
-        handler.posenet_cli = True  # type: ignore[attr-defined]  # marks ours: main() may run twice in a process
         logger.addHandler(handler)
 
 
