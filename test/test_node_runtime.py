@@ -196,3 +196,26 @@ def test_library_log_reaches_the_node_log(graph):
     lines = [line for line in node.log().splitlines() if "backend auto: not " in line]
     assert any("backend auto: not tensorrt:" in line for line in lines), node.log()
     assert all(line.startswith("[INFO] [") and ".posenet]: backend auto: " in line for line in lines), lines
+
+
+@pytest.mark.parametrize("service", ["set_parameters", "set_parameters_atomically"])
+def test_a_malformed_parameter_request_does_not_kill_the_node(graph, service):
+    """A ParameterValue type outside the enum (42) makes rclpy's parameter service raise; any DDS
+    participant can send it. The node counts and logs it, and goes on answering frames."""
+    from rcl_interfaces.msg import Parameter, ParameterValue
+    from rcl_interfaces.srv import SetParameters, SetParametersAtomically
+
+    node, probe = graph
+    kind = SetParameters if service == "set_parameters" else SetParametersAtomically
+    client = probe.node.create_client(kind, f"{probe.namespace}/posenet/{service}")
+    try:
+        assert client.wait_for_service(timeout_sec=30)
+        request = kind.Request(parameters=[Parameter(name="keypoint_threshold", value=ParameterValue(type=42))])
+        client.call_async(request)
+        assert probe.wait_for(lambda: "callback failed" in node.log(), 15), node.log()
+    finally:
+        probe.node.destroy_client(client)
+    assert node.alive(), node.log()
+    probe.request(probe.image_msg(load_photo("basketball1.png")))  # still answering
+    values = probe.latest_diagnostics(after=probe.now())
+    assert int(values["callback_errors"]) >= 1 and any(k.startswith("callback error: ") for k in values), values

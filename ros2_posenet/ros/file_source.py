@@ -23,6 +23,7 @@ from std_msgs.msg import Header
 
 from ros2_posenet.errors import PoseNetError
 from ros2_posenet.ros.image import SUPPORTED_ENCODINGS, bgr_to_fields
+from ros2_posenet.ros.spin import spin_until_shutdown
 from ros2_posenet.sources import Frame, FrameSource, open_input
 
 NODE_NAME = "posenet_file_source"
@@ -126,8 +127,9 @@ def main(args: list[str] | None = None) -> int:
         rclpy.try_shutdown()
         return EXIT_ERROR
     try:
-        while rclpy.ok() and not node.finished:
-            rclpy.spin_once(node, timeout_sec=0.1)
+        spin_until_shutdown(
+            node, lambda error: node.get_logger().error(f"callback failed: {error!r}"), lambda: node.finished
+        )
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -34,9 +34,12 @@ from ros2_posenet.ros.image import ImageFormatError, UnsupportedEncodingError, b
 from ros2_posenet.ros.log_bridge import bridge_library_log
 from ros2_posenet.ros.messages import PoseArray, pose_array_msg
 from ros2_posenet.ros.params import NETWORK_DEFAULT, PARAMETERS, THRESHOLDS, check_threshold, effective_threshold
+from ros2_posenet.ros.reason_log import ReasonLog, reason_kind
+from ros2_posenet.ros.spin import spin_until_shutdown
 
 NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1
+COUNTERS = ("received", "processed", "dropped", "rejected", "failed", "callback_errors")
 WORKER_STOP_TIMEOUT = 10.0  # seconds a frame in flight gets to finish at shutdown
 _REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
 DECODE_PARAMETERS = (*THRESHOLDS, "max_people")  # node parameters that are DecodeParams fields of the same name
@@ -65,6 +68,7 @@ class FrameStats:
     dropped: int = 0
     rejected: int = 0
     failed: int = 0
+    callback_errors: int = 0
     period_frames: int = 0
     period_received: int = 0
     period_latency: float = 0.0
@@ -100,7 +104,7 @@ class PoseNetNode(Node):
         self._condition = threading.Condition()
         self._latest: tuple[Image, float] | None = None
         self._stopping = False
-        self._reason_logged: dict[str, float] = {}
+        self.problems = ReasonLog(self.get_logger().warning, period=_REASON_LOG_PERIOD)
         self._worker = threading.Thread(target=self._work, name="posenet-worker", daemon=True)
 
     @property
@@ -229,9 +233,8 @@ class PoseNetNode(Node):
         try:
             image = msg_to_bgr(msg)
         except ImageFormatError as error:
-            unsupported = isinstance(error, UnsupportedEncodingError)
-            key = msg.encoding if unsupported else str(error).split(":")[0]  # the reason without its numbers
-            self._count_rejected("rejected", key, f"frame rejected: {error}", once=unsupported)
+            kind = "unsupported encoding" if isinstance(error, UnsupportedEncodingError) else reason_kind(str(error))
+            self._count_problem("rejected", f"rejected: {kind}", f"frame rejected: {error}")
             return
         try:
             poses = self.net.process(image)
@@ -246,7 +249,9 @@ class PoseNetNode(Node):
             if not self.context.ok():
                 return  # Ctrl-C while this frame was in flight: the publishers are gone
             reason = "; ".join(str(error).splitlines())
-            self._count_rejected("failed", type(error).__name__, f"frame failed: {type(error).__name__}: {reason}")
+            self._count_problem(
+                "failed", f"failed: {type(error).__name__}", f"frame failed: {type(error).__name__}: {reason}"
+            )
             return
         with self._condition:
             self.stats.processed += 1
@@ -257,21 +262,26 @@ class PoseNetNode(Node):
                 self.stats.period_inference += inference
                 self.stats.period_inference_frames += 1
 
-    def _count_rejected(self, counter: str, key: str, message: str, once: bool = False) -> None:
-        """Count the frame; log each reason once (``once``) or at most every few seconds."""
+    def _count_problem(self, counter: str, kind: str, message: str) -> None:
+        """Count it in ``stats.<counter>`` and by kind; log each kind at most every few seconds."""
         with self._condition:
             setattr(self.stats, counter, getattr(self.stats, counter) + 1)
-        now = time.monotonic()
-        last = self._reason_logged.get(key)
-        if last is None or (not once and now - last > _REASON_LOG_PERIOD):
-            self._reason_logged[key] = now
-            self.get_logger().warning(message)
+            self.problems.report(kind, message)
+
+    def callback_failed(self, error: BaseException) -> None:
+        """A callback raised (a malformed request rclpy itself chokes on, a bug): counted, logged, survived."""
+        self._count_problem(
+            "callback_errors",
+            f"callback error: {type(error).__name__}",
+            f"callback failed: {type(error).__name__}: {error}",
+        )
 
     def _report(self) -> None:
         with self._condition:
             active = self.stats.period_received > 0
             fps, latency_ms, inference_ms = self.stats.take_period(time.monotonic())
-            counts = {k: getattr(self.stats, k) for k in ("received", "processed", "dropped", "rejected", "failed")}
+            counts = {k: getattr(self.stats, k) for k in COUNTERS}
+            by_kind = dict(self.problems.counts)
         inference = "" if inference_ms is None else f" (inference {inference_ms:.0f} ms)"
         if active:  # an idle node stays quiet in the log; /diagnostics still says it is alive
             self.get_logger().info(
@@ -282,10 +292,11 @@ class PoseNetNode(Node):
         if inference_ms is not None:  # the GPU pipeline's stages overlap: there only the latency means anything
             values["inference_ms"] = f"{inference_ms:.1f}"
         values |= {k: str(v) for k, v in counts.items()}
+        values |= {kind: str(count) for kind, count in by_kind.items()}  # "rejected: empty image (NxN)": 3
         values |= {"network": self.net.network_name, "backend": self.net.backend_name}
         values |= {n: str(getattr(self.net.decode_params, n)) for n in DECODE_REPORTED}
         status = DiagnosticStatus(
-            level=DiagnosticStatus.WARN if counts["rejected"] or counts["failed"] else DiagnosticStatus.OK,
+            level=DiagnosticStatus.WARN if by_kind else DiagnosticStatus.OK,
             name=f"{self.get_fully_qualified_name()}: pose estimation",
             message=f"{fps:.1f} FPS",
             hardware_id=self.net.backend_name,
@@ -310,7 +321,7 @@ def main(args: list[str] | None = None) -> int:
         rclpy.try_shutdown()
         return EXIT_STARTUP_ERROR
     try:
-        rclpy.spin(node)
+        spin_until_shutdown(node, node.callback_failed)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
