@@ -15,7 +15,7 @@ from rclpy.node import Node
 
 
 def spin_until_shutdown(
-    node: Node, on_error: Callable[[Exception], None], until: Callable[[], bool] = lambda: False
+    node: Node, on_error: Callable[[Exception], object], until: Callable[[], bool] = lambda: False
 ) -> None:
     """Spin ``node`` until shutdown (Ctrl-C, ExternalShutdownException) or ``until()``; ``on_error`` gets
     every exception a callback raised."""
