@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -148,43 +148,74 @@ def run(args: argparse.Namespace) -> int:
         if args.max_people is not None:
             net.decode_params = replace(net.decode_params, max_people=args.max_people)
         output_timer = StageTimer()
-        frames, interrupted, wall = process_frames(net, source, sink, args.overlay, args.quiet, output_timer)
+        batch = Batch()
+        try:
+            process_frames(net, source, sink, args.overlay, args.quiet, output_timer, batch)
+        finally:  # whatever ends the run, the frames already done are written
+            summary = {**net.timings.summary(), **output_timer.summary()}
+            if args.json:
+                write_json(Path(args.json), build_report(net, args.input, batch.records, summary, batch.interrupted))
+                print(f"wrote {args.json}")
     finally:
         if sink is not None:
             sink.close()
         source.close()
-    summary = {**net.timings.summary(), **output_timer.summary()}
-    print(format_summary(summary, len(frames), wall))
-    if args.json:
-        write_json(Path(args.json), build_report(net, args.input, frames, summary, interrupted))
-        print(f"wrote {args.json}")
-    if interrupted:
-        print(f"posenet: interrupted after {len(frames)} frames", file=sys.stderr)
+    print(format_summary(summary, len(batch.records), batch.wall))
+    skipped = len(batch.skipped) + len(getattr(source, "skipped", ()))
+    if batch.interrupted:
+        print(f"posenet: interrupted after {len(batch.records)} frames", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if not frames:
+    if not batch.records:
         print(f"posenet: error: no frame could be read from {args.input}", file=sys.stderr)
+        return EXIT_ERROR
+    if skipped:
+        print(f"posenet: error: {skipped} frame(s) skipped (see the warnings above)", file=sys.stderr)
         return EXIT_ERROR
     return 0
 
 
+@dataclass
+class Batch:
+    """What a run has done so far: each frame's record, the frames skipped (with why), Ctrl-C, wall time."""
+
+    records: list[dict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    wall: float = 0.0
+
+
 def process_frames(
-    net: PoseNet, source: FrameSource, sink: FrameSink | None, flags: frozenset[str], quiet: bool, timer: StageTimer
-) -> tuple[list[dict], bool, float]:
-    """Run every frame (overlay+write timed in ``timer``); returns the records, whether Ctrl-C stopped it, wall time."""
-    records: list[dict] = []
+    net: PoseNet,
+    source: FrameSource,
+    sink: FrameSink | None,
+    flags: frozenset[str],
+    quiet: bool,
+    timer: StageTimer,
+    batch: Batch,
+) -> None:
+    """Run every frame into ``batch`` (overlay+write timed in ``timer``). A frame that cannot be processed
+    or written is skipped with one line; the poses of a frame whose overlay could not be written are kept."""
     start = time.perf_counter()
     # The bar goes to stderr and only where stderr is a terminal (disable=None), so logs stay clean.
     bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=True if quiet or source.count == 1 else None)
     with StopRequest() as stop:
         try:
             for frame in source:
-                poses = net.process(frame.image, channel_order="bgr")
+                try:
+                    poses = net.process(frame.image, channel_order="bgr")
+                except (PoseNetError, ValueError) as error:
+                    _skip(batch, frame, f"skipping frame {frame.index} ({frame.source}): {_one_line(error)}")
+                    bar.update(1)
+                    continue
                 written = None
                 if sink is not None:
-                    with timer.stage("output"):
-                        overlay = draw_overlay(frame.image, poses, net.topology, flags)
-                        written = sink.write(overlay, frame, source.output_name(frame))
-                records.append(frame_record(frame, poses, written))
+                    try:
+                        with timer.stage("output"):
+                            overlay = draw_overlay(frame.image, poses, net.topology, flags)
+                            written = sink.write(overlay, frame, source.output_name(frame))
+                    except (PoseNetError, OSError) as error:
+                        _skip(batch, frame, f"no output for frame {frame.index} ({frame.source}): {_one_line(error)}")
+                batch.records.append(frame_record(frame, poses, written))
                 if not quiet:
                     tqdm.write(format_frame(frame, poses, net.topology.keypoints, written), file=sys.stdout)
                 bar.update(1)
@@ -194,7 +225,13 @@ def process_frames(
             stop.requested = True
         finally:
             bar.close()
-    return records, stop.requested, time.perf_counter() - start
+            batch.interrupted = stop.requested
+            batch.wall = time.perf_counter() - start
+
+
+def _skip(batch: Batch, frame: Frame, message: str) -> None:
+    batch.skipped.append(frame.source)
+    _write_stderr(f"posenet: warning: {message}")
 
 
 class BuildProgressBar:

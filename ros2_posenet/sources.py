@@ -26,7 +26,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from ros2_posenet.errors import InputError, PoseNetError
+from ros2_posenet.errors import InputError, PoseNetError, first_line
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm"})
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
@@ -133,7 +133,10 @@ def read_image(path: str | Path) -> np.ndarray:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as error:
         raise InputError(f"cannot read image {path}: {error.strerror or error}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error as error:  # e.g. a header claiming more pixels than OpenCV allows
+        raise InputError(f"cannot read image {path}: OpenCV refuses it ({first_line(error)})") from None
     if image is None:
         raise InputError(f"cannot read image {path}: not an image file OpenCV can decode")
     return image

@@ -138,12 +138,51 @@ def test_folder_to_folder_skips_a_corrupt_image(
     (inputs / "broken.png").write_bytes(b"\x89PNG but nothing else")
     report = tmp_path / "folder.json"
     code, out, err = run_main([str(inputs), str(tmp_path / "out"), "--json", str(report)], capsys)
-    assert code == 0, err
+    assert code == cli.EXIT_ERROR, err  # the good frames are done, but the run says something was skipped
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["basketball1.png", "basketball2.png"]
-    assert "skipping" in err and "broken.png" in err
+    assert "skipping" in err and "broken.png" in err and "1 frame(s) skipped" in err
     frames = json.loads(report.read_text())["frames"]
     assert [(f["index"], Path(f["source"]).name) for f in frames] == [(0, "basketball1.png"), (1, "basketball2.png")]
     assert [f["poses"] for f in frames] == [library["basketball1.png"], library["basketball2.png"]]
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A 1x1 PNG whose header (IHDR, CRC fixed) claims ``width`` x ``height``."""
+    import struct
+    import zlib
+
+    data = bytearray(cv2.imencode(".png", np.zeros((1, 1, 3), np.uint8))[1].tobytes())
+    ihdr = 8 + 4  # signature, chunk length: the chunk type and its data follow
+    data[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    data[ihdr + 17 : ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr : ihdr + 17])))
+    return bytes(data)
+
+
+def test_a_batch_skips_each_bad_frame_in_one_line_and_keeps_every_good_result(
+    photos: Path, library: dict[str, list[dict]], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    """A header claiming 100000x100000 (OpenCV raises), an image over the pixel limit, an output that
+    cannot be written: each is one line, the run goes on, the JSON holds every good frame, exit 1."""
+    monkeypatch.setattr("ros2_posenet.preprocess.MAX_IMAGE_PIXELS", 640 * 480)  # the photos just fit
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    shutil.copy(photos / "basketball1.png", inputs / "a_basketball1.png")
+    (inputs / "b_huge_header.png").write_bytes(png_claiming(100000, 100000))
+    cv2.imwrite(str(inputs / "c_over_the_limit.png"), np.zeros((481, 640, 3), np.uint8))
+    shutil.copy(photos / "basketball2.png", inputs / "d_basketball2.png")
+    (outputs / "d_basketball2.png").mkdir(parents=True)  # its overlay cannot be written there
+    report = tmp_path / "batch.json"
+    code, out, err = run_main([str(inputs), str(outputs), "--json", str(report)], capsys)
+    assert code == cli.EXIT_ERROR and "Traceback" not in err, err
+    warnings = [line for line in err.splitlines() if line.startswith("posenet: warning: ")]
+    assert len(warnings) == 3, err
+    assert "b_huge_header.png" in warnings[0] and "c_over_the_limit.png" in warnings[1] and "pixel limit" in warnings[1]
+    assert "no output for frame" in warnings[2] and "d_basketball2.png" in warnings[2]
+    frames = json.loads(report.read_text())["frames"]
+    assert [Path(f["source"]).name for f in frames] == ["a_basketball1.png", "d_basketball2.png"]
+    assert [f["poses"] for f in frames] == [library["basketball1.png"], library["basketball2.png"]]
+    assert frames[0]["output"] is not None and frames[1]["output"] is None
+    assert err.strip().splitlines()[-1] == "posenet: error: 3 frame(s) skipped (see the warnings above)"
 
 
 def test_decode_flags_reach_the_decoder(photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
