@@ -12,6 +12,9 @@ from ros2_posenet.topology import Color, Topology, default_colors
 
 OVERLAY_FLAGS = ("box", "links", "keypoints")
 DEFAULT_OVERLAY = "links,keypoints"
+# jetson-inference poseNet's own spellings (its --overlay help: box, links, keypoints, none; its code
+# also takes boxes, link and keypoint), accepted so that its users' flags work unchanged.
+SPELLINGS = {"boxes": "box", "link": "links", "keypoint": "keypoints"}
 
 # Boxes are coloured per person (keypoints and links are coloured per body part), so that
 # neighbouring people stay apart; a dozen hues cycle through any number of people.
@@ -20,7 +23,7 @@ _BOX_COLORS = default_colors(12)
 
 def parse_overlay_flags(text: str) -> frozenset[str]:
     """``"box,links"`` -> ``{"box", "links"}``; ``"none"`` -> empty set. ValueError says what is allowed."""
-    names = [name.strip().lower() for name in text.split(",")]
+    names = [SPELLINGS.get(name, name) for name in (part.strip().lower() for part in text.split(","))]
     allowed = ", ".join(OVERLAY_FLAGS)
     for name in names:
         if name not in OVERLAY_FLAGS and name != "none":
@@ -32,16 +35,18 @@ def parse_overlay_flags(text: str) -> frozenset[str]:
 
 
 def draw_overlay(
-    image_bgr: np.ndarray, poses: Iterable[Pose], topology: Topology, flags: Iterable[str] = ("links", "keypoints")
+    image_bgr: np.ndarray, poses: Iterable[Pose], topology: Topology, flags: str | Iterable[str] = DEFAULT_OVERLAY
 ) -> np.ndarray:
     """A copy of ``image_bgr`` with the poses drawn on it; the input image is left untouched.
+
+    ``flags`` is a flag string as the command takes it (``"links,keypoints"``) or parsed flags.
 
     Topology colours are RGB (poseNet's ``colors.txt``); they are flipped to BGR here. A link
     takes the colour of its first keypoint. Line width and circle radius follow the image size
     so that overlays look alike on a 320x240 thumbnail and a 4K frame.
     """
     canvas = image_bgr.copy() if image_bgr.ndim == 3 else cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
-    flags = frozenset(flags)
+    flags = parse_overlay_flags(flags) if isinstance(flags, str) else frozenset(flags)
     thickness, radius = _stroke_sizes(canvas.shape[0], canvas.shape[1])
     colors = [_bgr(color) for color in topology.colors]
     for pose in poses:

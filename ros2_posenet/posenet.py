@@ -78,6 +78,14 @@ class PoseNet:
             min_pose_score=spec.min_pose_score,
         )
         self.pipeline: Pipeline = create_pipeline(self.network, self.engine, self.input_size, params, letterbox)
+        self._check_at_load()
+
+    def _check_at_load(self) -> None:
+        """One black frame through the whole pipeline: a model whose outputs do not fit its topology
+        fails here, in one line, instead of on every frame (and first-run allocations are done)."""
+        width, height = self.input_size
+        self.pipeline.process(np.zeros((height, width, 3), np.uint8))
+        self.pipeline.timings.reset()
 
     @property
     def topology(self) -> Topology:

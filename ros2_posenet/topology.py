@@ -37,6 +37,8 @@ class Topology:
 
     def __post_init__(self) -> None:
         count = len(self.keypoints)
+        if count == 0:
+            raise TopologyError(f"topology {self.name!r} has no keypoints")
         for a, b in self.links:
             if not (0 <= a < count and 0 <= b < count) or a == b:
                 raise TopologyError(f"topology {self.name!r}: link ({a}, {b}) is not a pair of its {count} keypoints")

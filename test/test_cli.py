@@ -299,7 +299,7 @@ def test_errors_are_one_line_and_exit_non_zero(
 @pytest.mark.parametrize(
     ("args", "reason"),
     [
-        (["x.jpg", "--overlay", "boxes"], "'boxes' is not one of box, links, keypoints"),
+        (["x.jpg", "--overlay", "boxs"], "'boxs' is not one of box, links, keypoints"),
         (["x.jpg", "--threshold", "1.5"], "1.5 is not in [0, 1]"),
         (["x.jpg", "--input-size", "big"], "input size must look like"),
         (["x.jpg", "--backend", "magic"], "invalid choice: 'magic'"),

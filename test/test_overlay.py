@@ -33,13 +33,14 @@ def grey(height: int = 480, width: int = 640) -> np.ndarray:
         ("box,links,keypoints", {"box", "links", "keypoints"}),
         ("none", set()),
         ("keypoints,keypoints", {"keypoints"}),
+        ("boxes,link,keypoint", {"box", "links", "keypoints"}),  # poseNet's own spellings
     ],
 )
 def test_parse_overlay_flags_accepts_any_mix(text: str, expected: set[str]) -> None:
     assert parse_overlay_flags(text) == frozenset(expected)
 
 
-@pytest.mark.parametrize("text", ["boxes", "", "box,,links", "none,box", "skeleton"])
+@pytest.mark.parametrize("text", ["boxs", "", "box,,links", "none,box", "skeleton"])
 def test_parse_overlay_flags_rejects_with_one_line(text: str) -> None:
     with pytest.raises(ValueError) as error:
         parse_overlay_flags(text)
@@ -54,6 +55,15 @@ def test_draw_returns_a_copy_and_leaves_input_alone() -> None:
     assert out is not image and out.shape == image.shape and out.dtype == np.uint8
     assert np.array_equal(image, before)
     assert not np.array_equal(out, before)
+
+
+@pytest.mark.parametrize("flags", ["links,keypoints", "box", "box,links,keypoints"])
+def test_a_flag_string_draws_what_it_names(flags: str) -> None:
+    """As the README shows it: ``draw_overlay(image, poses, topology, "links,keypoints")``."""
+    image = grey()
+    drawn = draw_overlay(image, [make_pose()], TOPOLOGY, flags)
+    assert not np.array_equal(drawn, image)
+    assert np.array_equal(drawn, draw_overlay(image, [make_pose()], TOPOLOGY, parse_overlay_flags(flags)))
 
 
 def test_no_flags_draws_nothing() -> None:

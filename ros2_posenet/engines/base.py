@@ -86,12 +86,14 @@ def has_device_path(engine: object) -> TypeGuard[DeviceEngine]:
     return isinstance(engine, DeviceEngine)
 
 
-def check_output_channels(cmap: np.ndarray, paf: np.ndarray, topology: Topology, model: str) -> None:
-    """A model whose outputs do not match its topology is a user error worth one clear line."""
-    if cmap.ndim != 3 or paf.ndim != 3 or cmap.shape[1:] != paf.shape[1:]:
-        raise ModelError(f"{model}: cmap {cmap.shape} and paf {paf.shape} are not [K,h,w] and [2L,h,w] maps")
-    if cmap.shape[0] != topology.num_keypoints or paf.shape[0] != 2 * topology.num_links:
+def check_output_channels(cmap: tuple[int, ...], paf: tuple[int, ...], topology: Topology, model: str) -> None:
+    """Output shapes (``[K, h, w]``, ``[2L, h, w]``) that do not match the topology: a user error worth one
+    clear line, at load rather than on every frame."""
+    cmap, paf = tuple(cmap), tuple(paf)
+    if len(cmap) != 3 or len(paf) != 3 or cmap[1:] != paf[1:]:
+        raise ModelError(f"{model}: cmap {cmap} and paf {paf} are not [K,h,w] and [2L,h,w] maps")
+    if cmap[0] != topology.num_keypoints or paf[0] != 2 * topology.num_links:
         raise ModelError(
-            f"{model}: outputs have {cmap.shape[0]} keypoint and {paf.shape[0]} PAF channels, topology "
+            f"{model}: outputs have {cmap[0]} keypoint and {paf[0]} PAF channels, topology "
             f"{topology.name!r} needs {topology.num_keypoints} and {2 * topology.num_links}"
         )

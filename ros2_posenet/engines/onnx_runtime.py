@@ -63,6 +63,6 @@ class OnnxRuntimeEngine(Engine):
         cmap, paf = self._session.run(self._output_names, {self.network.spec.input_name: tensor})
         cmap, paf = cmap[0], paf[0]
         if not self._checked:
-            check_output_channels(cmap, paf, self.network.topology, str(self.network.model_path))
+            check_output_channels(cmap.shape, paf.shape, self.network.topology, str(self.network.model_path))
             self._checked = True
         return cmap, paf

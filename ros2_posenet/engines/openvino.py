@@ -112,6 +112,6 @@ class OpenVinoEngine(Engine):
         results = self._request.infer({self._input: tensor})
         cmap, paf = (results[port][0] for port in self._outputs)
         if not self._checked:
-            check_output_channels(cmap, paf, self.network.topology, str(self.network.model_path))
+            check_output_channels(cmap.shape, paf.shape, self.network.topology, str(self.network.model_path))
             self._checked = True
         return cmap, paf

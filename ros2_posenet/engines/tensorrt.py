@@ -232,6 +232,9 @@ class TensorRTEngine(Engine):
                 raise ModelError(f"{model_path}: input and outputs must be float32 in the engine")
             from pycuda.gpuarray import GPUArray
 
+            check_output_channels(
+                shapes[spec.cmap_output][-3:], shapes[spec.paf_output][-3:], network.topology, str(model_path)
+            )
             self.stream = stream or cuda.Stream()
             self.buffers = {name: GPUArray(shape, np.float32) for name, shape in shapes.items()}
             for name, buffer in self.buffers.items():
@@ -270,7 +273,7 @@ class TensorRTEngine(Engine):
             self.stream.synchronize()
         cmap, paf = self._host[spec.cmap_output][0].copy(), self._host[spec.paf_output][0].copy()
         if not self._checked:
-            check_output_channels(cmap, paf, self.network.topology, str(self.network.model_path))
+            check_output_channels(cmap.shape, paf.shape, self.network.topology, str(self.network.model_path))
             self._checked = True
         return cmap, paf
 

@@ -91,7 +91,7 @@ class TorchCudaEngine(Engine):
         self._graph = None
         self._outputs: Any = self._forward()  # also the warm-up that picks cuDNN algorithms
         cmap, paf = self._outputs
-        check_output_channels(cmap, paf, network.topology, str(model_path))
+        check_output_channels(tuple(cmap.shape), tuple(paf.shape), network.topology, str(model_path))
         if cuda_graph:
             self._capture()
 
