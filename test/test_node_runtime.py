@@ -20,7 +20,7 @@ from ros2_posenet.ros.params import NETWORK_DEFAULT, NETWORK_DEFAULT_NOTE  # noq
 def graph(tmp_path_factory):
     """The node at a small input size (which people are found does not matter here)."""
     namespace = unique_namespace("runtime")
-    parameters = {"input_size": SMALL_INPUT, "stats_period": 1.0}
+    parameters = {"input_size": SMALL_INPUT, "stats_period": 1.0, "max_image_pixels": 640 * 480}
     node = NodeProcess("ros2_posenet.ros.node", namespace, parameters, tmp_path_factory.mktemp("node") / "node.log")
     probe = Probe(namespace)
     try:
@@ -47,6 +47,9 @@ def bad_frames(probe: Probe, image: np.ndarray) -> dict[str, object]:
         "data size mismatch": probe.image_msg(image, overrides={"data": bytes(good.data) + bytes(good.step)}),
         "image too large: 100000x100000": probe.image_msg(
             image, "mono8", overrides={"width": 100000, "height": 100000, "step": 100000, "data": bytes(1000)}
+        ),
+        "image too large: 641x480 is over the limit of 307200 pixels": probe.image_msg(
+            np.zeros((480, 641, 3), np.uint8)
         ),
         "yuv422 needs an even width": probe.image_msg(image[:, :639], overrides={"encoding": "yuv422", "step": 1278}),
         "unsupported encoding '32FC1'": probe.image_msg(image, overrides={"encoding": "32FC1"}),

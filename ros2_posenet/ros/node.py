@@ -32,6 +32,7 @@ from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
 from ros2_posenet.posenet import PoseNet, parse_input_size
 from ros2_posenet.ros.image import ImageFormatError, UnsupportedEncodingError, bgr_to_msg, msg_to_bgr
 from ros2_posenet.ros.log_bridge import bridge_library_log
+from ros2_posenet.ros.memory import LARGE_FRAME_PIXELS, release_freed_memory
 from ros2_posenet.ros.messages import PoseArray, pose_array_msg
 from ros2_posenet.ros.params import NETWORK_DEFAULT, PARAMETERS, THRESHOLDS, check_threshold, effective_threshold
 from ros2_posenet.ros.reason_log import ReasonLog, reason_kind
@@ -125,6 +126,7 @@ class PoseNetNode(Node):
         input_size = parse_input_size(self.param("input_size")) if self.param("input_size") else None
         self.overlay_flags = parse_overlay_flags(self.param("overlay"))
         self.publish_overlay = bool(self.param("publish_overlay"))
+        self.max_image_pixels = int(self.param("max_image_pixels"))
         net = PoseNet(
             self.param("network"),
             model=self.param("model") or None,
@@ -226,12 +228,16 @@ class PoseNetNode(Node):
                 latest, self._latest = self._latest, None
             assert latest is not None  # wait_for returned and the node is not stopping
             msg, received_at = latest
+            large = msg.width * msg.height > LARGE_FRAME_PIXELS
             self._process(msg, received_at)
+            del msg, latest  # the frame's buffers go now, before a trim can return them
+            if large:
+                release_freed_memory()
 
     def _process(self, msg: Image, received_at: float) -> None:
         """One frame, end to end; a bad frame or a failing network costs that frame only."""
         try:
-            image = msg_to_bgr(msg)
+            image = msg_to_bgr(msg, max_pixels=self.max_image_pixels)
         except ImageFormatError as error:
             kind = "unsupported encoding" if isinstance(error, UnsupportedEncodingError) else reason_kind(str(error))
             self._count_problem("rejected", f"rejected: {kind}", f"frame rejected: {error}")

@@ -26,6 +26,7 @@ class NodeParameter(NamedTuple):
     dynamic: bool = False
 
 
+DEFAULT_MAX_IMAGE_PIXELS = 4096 * 3072  # a 12 MP camera; an uncompressed frame of up to 36 MB
 NETWORK_DEFAULT = -1.0  # a threshold parameter at this value uses the chosen network's own threshold
 NETWORK_DEFAULT_NOTE = "-1.0: the network's own default"  # the launch file and YAML comments say the same
 THRESHOLDS = ("keypoint_threshold", "link_threshold")  # the parameters where NETWORK_DEFAULT applies
@@ -76,6 +77,11 @@ PARAMETERS: dict[str, NodeParameter] = {
         DEFAULT_OVERLAY, "overlay flags: comma-separated mix of box, links, keypoints, or none", None, True
     ),
     "publish_overlay": NodeParameter(True, "publish the overlay image on the overlay topic", None, True),
+    "max_image_pixels": NodeParameter(
+        DEFAULT_MAX_IMAGE_PIXELS,
+        "larger frames are rejected with a reason, so one frame's memory is bounded (default: 4096x3072)",
+        (1, 100_000_000),
+    ),
     "stats_period": NodeParameter(5.0, "seconds between statistics log lines and /diagnostics messages", (0.5, 3600.0)),
 }
 
