@@ -144,3 +144,19 @@ def test_posenet_gpu_path_works_from_another_thread(torch, mobilenet) -> None:
     worker.start()
     worker.join(timeout=60)
     assert results and [p.to_dict() for p in results[0]] == [p.to_dict() for p in expected]
+
+
+def test_close_releases_the_gpu_and_refuses_more_frames(torch, mobilenet) -> None:
+    """PoseNet.close() frees the engine, the decoder's buffers and graphs and the preprocessing buffers."""
+    from ros2_posenet.pipelines.gpu import GpuPipeline
+
+    net = PoseNet("mobilenet-thin-body", backend="torch-cuda", input_size=(224, 224))
+    assert isinstance(net.pipeline, GpuPipeline)
+    net.process(load_photo("basketball1.png"))
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    net.close()
+    assert net.pipeline.decoder.closed and torch.cuda.memory_allocated() < before
+    with pytest.raises(PoseNetError, match="closed"):
+        net.process(load_photo("basketball1.png"))
+    net.close()  # twice is harmless

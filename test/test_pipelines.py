@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from support.decode_helpers import BODY
 from support.synthetic import random_people, render_maps
 
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.engines.base import Engine
+from ros2_posenet.errors import ModelError
 from ros2_posenet.models.registry import ResolvedNetwork, get_spec
 from ros2_posenet.pipelines import create_pipeline
 from ros2_posenet.pipelines.cpu import CpuPipeline
@@ -48,3 +50,5 @@ def test_a_parameter_change_during_a_frame_applies_from_the_next_frame() -> None
     assert pipeline.process(image) == []  # the next frame sees the change
     pipeline.close()
     assert engine.closed
+    with pytest.raises(ModelError, match="closed"):
+        pipeline.process(image)

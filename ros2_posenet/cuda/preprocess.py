@@ -121,13 +121,15 @@ class GpuPreprocessor:
         self._uploaded.record(self.stream)
 
     def close(self) -> None:
-        """Free the device buffers now."""
+        """Free the device buffers now (once)."""
+        if self._source is None and self._staging is None and self.output is None:
+            return
         with self.gpu:
             self.stream.synchronize()
             self.output.gpudata.free()
             if self._source is not None:
                 self._source.free()
-        self._source, self._staging = None, None
+        self._source, self._staging, self.output = None, None, None
 
     def download(self, output: Any = None) -> np.ndarray:
         """The preprocessed tensor on the host (for tests and debugging)."""

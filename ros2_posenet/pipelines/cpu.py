@@ -7,6 +7,7 @@ import numpy as np
 from ros2_posenet.decode.cpu import decode_cpu
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.engines.base import Engine
+from ros2_posenet.errors import ModelError
 from ros2_posenet.models.registry import ResolvedNetwork
 from ros2_posenet.pose import Pose
 from ros2_posenet.preprocess import Preprocessor
@@ -30,11 +31,15 @@ class CpuPipeline:
         self.preprocess = Preprocessor(input_size, network.spec.normalization, letterbox=letterbox)
         self.decode_params = decode_params
         self.timings = StageTimer()
+        self.closed = False
 
     def close(self) -> None:
         self.engine.close()
+        self.closed = True
 
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:
+        if self.closed:
+            raise ModelError(f"this {self.engine.name} pipeline is closed")
         params = self.decode_params
         with self.timings.stage("total"):
             with self.timings.stage("preprocess"):

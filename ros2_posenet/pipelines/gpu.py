@@ -17,6 +17,7 @@ from ros2_posenet.cuda.preprocess import GpuPreprocessor
 from ros2_posenet.decode.cuda import CudaDecoder
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.engines.base import DeviceEngine, has_device_path
+from ros2_posenet.errors import ModelError
 from ros2_posenet.models.registry import ResolvedNetwork
 from ros2_posenet.pose import Pose
 from ros2_posenet.timing import StageTimer
@@ -42,16 +43,20 @@ class GpuPipeline:
         self.decoder = CudaDecoder(network.topology, stream=engine.stream)
         self.decode_params = decode_params or DecodeParams()
         self.timings = StageTimer()
+        self.closed = False
 
     def close(self) -> None:
         self.decoder.close()
         self.preprocess.close()
         self.engine.close()
+        self.closed = True
 
     def process(self, image: np.ndarray, channel_order: str = "bgr", sync_stages: bool = False) -> list[Pose]:
         """People in ``image`` (uint8 host array). The GPU runs the stages asynchronously, so only
         "total" is timed; ``sync_stages`` (benchmarks) waits for the GPU after each stage and times
         "preprocess", "inference" and "decode" too, at the cost of the overlap."""
+        if self.closed:
+            raise ModelError(f"this {self.engine.name} pipeline is closed")
         params = self.decode_params
         with self.timings.stage("total"):
             with self._stage("preprocess", sync_stages):
