@@ -77,16 +77,6 @@ def _conv_transpose(inputs: list, attrs: Attributes) -> torch.Tensor:
     )
 
 
-def _conv_relu(inputs: list, attrs: Attributes) -> torch.Tensor:
-    """Conv + bias + ReLU as one cuDNN call (``cudnn_convolution_relu``) where the padding is symmetric."""
-    x, weight = inputs[0], inputs[1]
-    bias = inputs[2] if len(inputs) > 2 else None
-    strides, dilations = list(attrs.get("strides", [1, 1])), list(attrs.get("dilations", [1, 1]))
-    x, padding = _padded(x, _pads(x, attrs, weight.shape[2:], strides, dilations))
-    groups = int(attrs.get("group", 1))
-    return torch.cudnn_convolution_relu(x, weight, bias, strides, list(padding), dilations, groups)
-
-
 def _max_pool(inputs: list, attrs: Attributes) -> torch.Tensor:
     kernel, strides = list(attrs["kernel_shape"]), list(attrs.get("strides", [1, 1]))
     x, padding = _padded(inputs[0], _pads(inputs[0], attrs, kernel, strides, [1, 1]), float("-inf"))
@@ -143,7 +133,7 @@ OPERATORS: dict[str, Callable[[list, Attributes], torch.Tensor]] = {
 class OnnxGraphModule(torch.nn.Module):
     """The graph of ``model`` as a torch module; weights are buffers, so ``.to(device, dtype)`` moves them."""
 
-    def __init__(self, model: onnx.ModelProto, source: str, fuse_conv_relu: bool = False) -> None:
+    def __init__(self, model: onnx.ModelProto, source: str) -> None:
         super().__init__()
         graph = model.graph
         unsupported = sorted({n.op_type for n in graph.node if n.op_type not in OPERATORS and n.op_type != "Constant"})
@@ -160,8 +150,6 @@ class OnnxGraphModule(torch.nn.Module):
                 constants[node.output[0]] = numpy_helper.to_array(attrs["value"])
             else:
                 self._nodes.append((OPERATORS[node.op_type], list(node.input), list(node.output), attrs))
-        if fuse_conv_relu:
-            self._nodes = _fused_conv_relu(self._nodes, [o.name for o in graph.output])
         self._buffers_of: dict[str, str] = {}
         for number, (name, value) in enumerate(constants.items()):
             self.register_buffer(f"c{number}", torch.from_numpy(np.array(value)))
@@ -180,40 +168,10 @@ class OnnxGraphModule(torch.nn.Module):
         return tuple(values[name] for name in self.output_names)
 
 
-Node = tuple[Callable[[list, Attributes], torch.Tensor], list[str], list[str], Attributes]
-
-
-def _fused_conv_relu(nodes: list[Node], graph_outputs: list[str]) -> list[Node]:
-    """Each Conv whose only reader is a Relu becomes one fused conv+bias+ReLU node (CUDA only)."""
-    readers: dict[str, int] = {}
-    for _, inputs, _, _ in nodes:
-        for name in inputs:
-            readers[name] = readers.get(name, 0) + 1
-    fused: list[Node] = []
-    skip: set[int] = set()
-    for index, (operator, inputs, outputs, attrs) in enumerate(nodes):
-        if index in skip:
-            continue
-        following = nodes[index + 1] if index + 1 < len(nodes) else None
-        if (
-            operator is _conv
-            and following is not None
-            and following[0] is OPERATORS["Relu"]
-            and following[1] == outputs
-            and readers.get(outputs[0], 0) == 1
-            and outputs[0] not in graph_outputs
-        ):
-            fused.append((_conv_relu, inputs, following[2], attrs))
-            skip.add(index + 1)
-        else:
-            fused.append((operator, inputs, outputs, attrs))
-    return fused
-
-
-def load_onnx_module(path: str, fuse_conv_relu: bool = False) -> OnnxGraphModule:
+def load_onnx_module(path: str) -> OnnxGraphModule:
     """Read an ONNX file into an ``OnnxGraphModule``; one-line ModelError when unreadable or unsupported."""
     try:
         model = onnx.load(path)
     except Exception as error:  # protobuf/onnx raise several types for missing or corrupt files
         raise ModelError(f"cannot read ONNX model {path}: {first_line(error)}") from None
-    return OnnxGraphModule(model, path, fuse_conv_relu)
+    return OnnxGraphModule(model, path)
