@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from support.contract_onnx import write_contract_onnx
+from support.contract_onnx import save_checked, write_contract_onnx
 
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.errors import ModelError
@@ -194,11 +194,7 @@ def write_block_detector_onnx(path, stride: int = 8):
         ],
         [numpy_helper.from_array(weights, "w_cmap"), numpy_helper.from_array(np.zeros_like(weights), "w_paf")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(model.SerializeToString())
-    return path
+    return save_checked(graph, path)
 
 
 @pytest.mark.parametrize("size", [(432, 368), (433, 367), (439, 361)])

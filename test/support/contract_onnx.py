@@ -41,12 +41,7 @@ def write_contract_onnx(
         ],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return save_checked(graph, path)
 
 
 def write_constant_onnx(path: Path, cmap: np.ndarray, paf: np.ndarray, size: tuple[int, int] = (224, 224)) -> Path:
@@ -66,6 +61,11 @@ def write_constant_onnx(path: Path, cmap: np.ndarray, paf: np.ndarray, size: tup
             helper.make_tensor_value_info("paf", TensorProto.FLOAT, [1, *paf.shape]),
         ],
     )
+    return save_checked(graph, path)
+
+
+def save_checked(graph: onnx.GraphProto, path: Path) -> Path:
+    """``graph`` as a checked opset-13 model at ``path`` (ONNX Runtime 1.16+ reads IR version 8)."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)
