@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import cv2
 from tqdm import tqdm
@@ -39,8 +39,15 @@ EXIT_INTERRUPTED = 130
 _STAGES = ("preprocess", "inference", "decode", "total", "output")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that points to --help (argparse prints usage, then it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="posenet",
         description="Multi-person 2D pose estimation on images, folders, globs, videos and cameras.",
         epilog=(

@@ -83,6 +83,8 @@ class Topology:
             raise TopologyError(f"topology file not found: {path}") from None
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise TopologyError(f"topology file {path} is not trt_pose JSON ({error})") from None
+        except RecursionError:  # JSON nested thousands deep: Python's parser gives up
+            raise TopologyError(f"topology file {path} is not trt_pose JSON (nested too deep)") from None
         colors = read_colors_txt(colors_path, len(names)) if colors_path else ()
         return cls(
             name=str(data.get("supercategory", path.stem)),

