@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-from ros2_posenet.pose import Pose
+from ros2_posenet.pose import PixelMapping, Pose
 from ros2_posenet.topology import Color, Topology, default_colors
 
 OVERLAY_FLAGS = ("box", "links", "keypoints")
@@ -35,16 +35,30 @@ def parse_overlay_flags(text: str) -> frozenset[str]:
 
 
 def draw_overlay(
-    image_bgr: np.ndarray, poses: Iterable[Pose], topology: Topology, flags: str | Iterable[str] = DEFAULT_OVERLAY
+    image_bgr: np.ndarray,
+    poses: Iterable[Pose],
+    topology: Topology,
+    flags: str | Iterable[str] = DEFAULT_OVERLAY,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """A copy of ``image_bgr`` with the poses drawn on it; the input image is left untouched.
 
     ``flags`` is a flag string as the command takes it (``"links,keypoints"``) or parsed flags.
+    ``max_pixels``: a larger image is drawn on a copy scaled down to about that many pixels (the
+    poses scaled with it), so that an overlay of a huge frame costs no more than a bounded one.
 
     Topology colours are RGB (poseNet's ``colors.txt``); they are flipped to BGR here. A link
     takes the colour of its first keypoint. Line width and circle radius follow the image size
     so that overlays look alike on a 320x240 thumbnail and a 4K frame.
     """
+    height, width = image_bgr.shape[:2]
+    if max_pixels is not None and height * width > max_pixels:
+        scale = (max_pixels / (height * width)) ** 0.5
+        size = (max(1, int(width * scale)), max(1, int(height * scale)))
+        image_bgr = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+        sx, sy = size[0] / width, size[1] / height  # pixel centres: x -> (x + 0.5) * s - 0.5
+        to_small = PixelMapping(sx, 0.5 * sx - 0.5, sy, 0.5 * sy - 0.5)
+        poses = [pose.map_points(to_small) for pose in poses]
     canvas = image_bgr.copy() if image_bgr.ndim == 3 else cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
     flags = parse_overlay_flags(flags) if isinstance(flags, str) else frozenset(flags)
     thickness, radius = _stroke_sizes(canvas.shape[0], canvas.shape[1])

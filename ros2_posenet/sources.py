@@ -17,9 +17,11 @@ overwrites its own input file.
 from __future__ import annotations
 
 import glob
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -127,6 +129,20 @@ class CaptureSource(FrameSource):
         self.capture.release()
 
 
+@contextmanager
+def _c_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 to /dev/null while C code runs (Python's own sys.stderr is flushed first)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """A BGR uint8 image (grey and alpha images converted); InputError says why a file cannot be read."""
     try:
@@ -134,7 +150,8 @@ def read_image(path: str | Path) -> np.ndarray:
     except OSError as error:
         raise InputError(f"cannot read image {path}: {error.strerror or error}") from None
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        with _c_stderr_silenced():  # libpng prints "libpng error: ..." itself; the InputError says it once
+            image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     except cv2.error as error:  # e.g. a header claiming more pixels than OpenCV allows
         raise InputError(f"cannot read image {path}: OpenCV refuses it ({first_line(error)})") from None
     if image is None:

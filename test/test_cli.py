@@ -321,15 +321,19 @@ def test_bad_flag_values_are_usage_errors(capsys: pytest.CaptureFixture[str], ar
     [
         ("missing.png", None, "input not found: {path}"),
         ("broken.mp4", b"not a movie", "cannot read {path}: not an image or video OpenCV can decode"),
+        ("truncated.png", "basketball1.png:20000", "cannot read image {path}: not an image file OpenCV can decode"),
     ],
 )
 def test_console_script_error_is_exactly_one_line(
-    tmp_path: Path, name: str, content: bytes | None, message: str
+    tmp_path: Path, name: str, content: bytes | str | None, message: str
 ) -> None:
     """Through the real script, so that C-level OpenCV/FFmpeg warnings on stderr would show too."""
     path = tmp_path / name
-    if content is not None:
+    if isinstance(content, str):  # "photo:N": the first N bytes of a real photo (libpng complains on its own)
+        photo, size = content.split(":")
+        path.write_bytes(photo_path(photo).read_bytes()[: int(size)])
+    elif content is not None:
         path.write_bytes(content)
-    result = run_script([str(path)], timeout=60)
+    result = run_script([str(path), "-q"], timeout=60)
     assert result.returncode == 1
     assert result.stderr == f"posenet: error: {message.format(path=path)}\n"

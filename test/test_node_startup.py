@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from support.ros_harness import REPO, ROS_ENVIRONMENT, require_ros, ros_args, unique_namespace
@@ -62,3 +63,22 @@ def test_unknown_parameters_are_warned_about(tmp_path):
         assert "unknown parameters ignored: keypoint_treshold" in node.wait_log("listening on")
     finally:
         assert node.stop() == 0, node.log()
+
+
+def test_a_second_node_of_the_same_name_is_warned_about(tmp_path):
+    from support.ros_harness import NodeProcess
+
+    namespace, parameters = unique_namespace("twins"), {"input_size": "224x192"}
+    first = NodeProcess("ros2_posenet.ros.node", namespace, parameters, tmp_path / "first.log")
+    second = NodeProcess("ros2_posenet.ros.node", namespace, parameters, tmp_path / "second.log")
+    try:
+        first.wait_log("listening on")
+        second.wait_log("listening on")
+        warned = lambda: any("another node is also named" in n.log() for n in (first, second))  # noqa: E731
+        deadline = time.monotonic() + 20
+        while not warned() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert warned(), first.log() + second.log()
+    finally:
+        first.stop()
+        second.stop()

@@ -118,3 +118,14 @@ def test_grey_single_channel_image_gets_a_colour_overlay() -> None:
     out = draw_overlay(np.full((480, 640), 50, np.uint8), [make_pose()], TOPOLOGY, {"keypoints"})
     assert out.shape == (480, 640, 3)
     assert tuple(out[20, 20]) == (0, 0, 255)
+
+
+def test_a_huge_image_gets_a_bounded_overlay_with_the_poses_where_they_belong() -> None:
+    image = grey(4000, 4000)
+    pose = make_pose(scale=50.0)  # keypoints at (1000, 1000), (3000, 1000), (3000, 3000)
+    drawn = draw_overlay(image, [pose], TOPOLOGY, "keypoints", max_pixels=1000 * 1000)
+    assert drawn.shape == (1000, 1000, 3)
+    for keypoint in pose.keypoints:  # the circles sit at the scaled positions, in their colours
+        x, y = (keypoint.x + 0.5) / 4 - 0.5, (keypoint.y + 0.5) / 4 - 0.5
+        assert tuple(drawn[round(y), round(x)]) == tuple(reversed(TOPOLOGY.colors[keypoint.id]))
+    assert draw_overlay(grey(), [make_pose()], TOPOLOGY, "keypoints", max_pixels=1000 * 1000).shape == (480, 640, 3)

@@ -41,6 +41,8 @@ from ros2_posenet.ros.spin import spin_until_shutdown
 
 NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1
+NAME_CHECK_DELAY = 3.0  # seconds after start before looking for another node of the same name
+OVERLAY_MAX_PIXELS = 1920 * 1080  # larger frames get an overlay scaled down to about this size
 KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 COUNTERS = ("received", "processed", "dropped", "rejected", "failed", "callback_errors")
 WORKER_STOP_TIMEOUT = 10.0  # seconds a frame in flight gets to finish at shutdown
@@ -159,6 +161,7 @@ class PoseNetNode(Node):
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
         self.create_timer(float(self.param("stats_period")), self._report)
+        self._name_check = self.create_timer(NAME_CHECK_DELAY, self._warn_if_name_taken)
         self._worker.start()
         width, height = net.input_size
         self.get_logger().info(f"decoding with {self._describe(DECODE_REPORTED, {})}")
@@ -263,7 +266,10 @@ class PoseNetNode(Node):
             )
             if self.publish_overlay:
                 self.overlay_pub.publish(
-                    bgr_to_msg(draw_overlay(image, poses, self.net.topology, self.overlay_flags), msg.header)
+                    bgr_to_msg(
+                        draw_overlay(image, poses, self.net.topology, self.overlay_flags, OVERLAY_MAX_PIXELS),
+                        msg.header,
+                    )
                 )
         except Exception as error:  # a node must outlive any one frame
             if not self.context.ok():
@@ -295,6 +301,16 @@ class PoseNetNode(Node):
             f"callback error: {type(error).__name__}",
             f"callback failed: {type(error).__name__}: {error}",
         )
+
+    def _warn_if_name_taken(self) -> None:
+        """Once, after discovery had time: another node of this name would answer every frame too."""
+        self._name_check.cancel()
+        mine = (self.get_name(), self.get_namespace())
+        if self.get_node_names_and_namespaces().count(mine) > 1:
+            self.get_logger().warning(
+                f"another node is also named {self.get_fully_qualified_name()}: both answer every frame and share "
+                "its topics and parameters; give one a namespace or a name (-r __ns:=... or -r __node:=...)"
+            )
 
     def _report(self) -> None:
         with self._condition:
