@@ -82,3 +82,22 @@ def test_a_second_node_of_the_same_name_is_warned_about(tmp_path):
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.parametrize("gap", [0.01, 0.03, 0.1])
+def test_a_second_ctrl_c_during_shutdown_is_quiet(tmp_path, gap):
+    """Two SIGINTs ``gap`` s apart, as an impatient user sends them: 10 and 30 ms used to raise a
+    KeyboardInterrupt traceback (in destroy_node, or as rclpy put Python's handler back)."""
+    import signal
+
+    from support.ros_harness import NodeProcess
+
+    node = NodeProcess(
+        "ros2_posenet.ros.node", unique_namespace("sigint"), {"input_size": "224x192"}, tmp_path / "n.log"
+    )
+    node.wait_log("listening on")
+    node.process.send_signal(signal.SIGINT)
+    time.sleep(gap)
+    node.process.send_signal(signal.SIGINT)
+    assert node.process.wait(timeout=30) == 0, node.log()
+    assert "Traceback" not in node.log(), node.log()

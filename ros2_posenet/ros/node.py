@@ -9,6 +9,8 @@ This is the only module that imports rclpy.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import threading
 import time
@@ -365,12 +367,12 @@ def main(args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        try:
-            node.stop()
-            node.destroy_node()
-        except KeyboardInterrupt:  # a second Ctrl-C during shutdown: shutting down already
-            pass
-        rclpy.try_shutdown()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: the shutdown is under way already
+        node.stop()
+        node.destroy_node()
+        with contextlib.suppress(KeyboardInterrupt):  # rclpy puts Python's handler back as it shuts down
+            rclpy.try_shutdown()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return 0
 
 
