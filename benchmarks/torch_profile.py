@@ -7,9 +7,10 @@ the engine runs it: torch.profiler over an eager pass counts the CUDA kernels an
 time (the floor a replayed graph cannot go below: what is left is launch gaps), and CUDA events time
 the replayed CUDA graph, both sizes interleaved. The five costliest kernels are listed.
 
-Fusing each Conv + ReLU into one cuDNN call (torch.cudnn_convolution_relu) was measured with this
-script on the H200 (2026-12-01): 301 -> 270 kernels at 224x224 but 0.955 -> 1.144 ms per replay
-(cuDNN picks slower fused algorithms and adds layout conversions), so the engine does not fuse.
+Fusing each Conv + ReLU into one cuDNN call (torch.cudnn_convolution_relu) was measured with an
+earlier version of this script on the H200 (2026-12-01): 301 -> 270 kernels at 224x224 but 0.955 ->
+1.144 ms per replay; a later run of the plain pass alone took 1.086 ms (cuDNN's benchmark mode picks
+algorithms per run), so fusion showed no gain beyond that spread and the engine does not fuse.
 """
 
 from __future__ import annotations
