@@ -84,7 +84,11 @@ class PoseNet:
         """One black frame through the whole pipeline: a model whose outputs do not fit its topology
         fails here, in one line, instead of on every frame (and first-run allocations are done)."""
         width, height = self.input_size
-        self.pipeline.process(np.zeros((height, width, 3), np.uint8))
+        try:
+            self.pipeline.process(np.zeros((height, width, 3), np.uint8))
+        except BaseException:
+            self.pipeline.close()  # nobody will hold this PoseNet: give its engine (and GPU memory) back now
+            raise
         self.pipeline.timings.reset()
 
     @property
