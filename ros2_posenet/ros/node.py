@@ -4,7 +4,7 @@ The subscription callback only keeps the newest frame; one worker thread convert
 network and publishes. A network slower than the camera therefore drops frames instead of
 queueing them, and the counts (processed, dropped, rejected) with FPS and latency are logged
 and published as diagnostic_msgs/DiagnosticArray on ``/diagnostics`` every ``stats_period``.
-This is the only module that imports rclpy.
+Bad frames, failing frames and failing callbacks are counted by kind (reason_log.py) and never end the node.
 """
 
 from __future__ import annotations
