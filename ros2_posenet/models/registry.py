@@ -56,6 +56,26 @@ def _build_mobilenet_thin() -> tuple[Path, Topology]:
 
 _BOX = "https://nvidia.box.com/shared/static/"
 
+
+def _posenet(name: str, archive: str, description: str, side: int, box_id: str) -> NetworkSpec:
+    """A jetson-inference poseNet network: ``<archive>.tar.gz`` (74 MB) holds ``pose_<arch>_<part>.onnx``
+    (``name`` is ``<arch>-<part>``), trt_pose's topology JSON and ``colors.txt``."""
+    arch, part = name.split("-")
+    return NetworkSpec(
+        name=name,
+        description=f"jetson-inference {description}",
+        model_file=f"pose_{arch}_{part}.onnx",
+        topology_file="human_pose.json" if part == "body" else f"{part}_pose.json",
+        colors_file="colors.txt",
+        input_size=(side, side),
+        normalization=IMAGENET_RGB,
+        stride=4,
+        archive=archive,
+        url=f"{_BOX}{box_id}.gz",
+        archive_size="74 MB",
+    )
+
+
 NETWORKS: dict[str, NetworkSpec] = {
     spec.name: spec
     for spec in (
@@ -76,44 +96,26 @@ NETWORKS: dict[str, NetworkSpec] = {
             dynamic_input=True,
             build=_build_mobilenet_thin,
         ),
-        NetworkSpec(
-            name="resnet18-body",
-            description="jetson-inference poseNet default, trt_pose ResNet-18 (18 keypoints)",
-            model_file="pose_resnet18_body.onnx",
-            topology_file="human_pose.json",
-            colors_file="colors.txt",
-            input_size=(224, 224),
-            normalization=IMAGENET_RGB,
-            stride=4,
-            archive="Pose-ResNet18-Body",
-            url=_BOX + "waf8bsu58v9qh9qj3sp3wsw1nyj61xm5.gz",
-            archive_size="74 MB",
+        _posenet(
+            "resnet18-body",
+            "Pose-ResNet18-Body",
+            "poseNet default, trt_pose ResNet-18 (18 keypoints)",
+            224,
+            "waf8bsu58v9qh9qj3sp3wsw1nyj61xm5",
         ),
-        NetworkSpec(
-            name="resnet18-hand",
-            description="jetson-inference poseNet hand, trt_pose ResNet-18 (21 keypoints)",
-            model_file="pose_resnet18_hand.onnx",
-            topology_file="hand_pose.json",
-            colors_file="colors.txt",
-            input_size=(224, 224),
-            normalization=IMAGENET_RGB,
-            stride=4,
-            archive="Pose-ResNet18-Hand",
-            url=_BOX + "srfcadyqv4eaeq6lvu5qpsm6l5oatcnq.gz",
-            archive_size="74 MB",
+        _posenet(
+            "resnet18-hand",
+            "Pose-ResNet18-Hand",
+            "poseNet hand, trt_pose ResNet-18 (21 keypoints)",
+            224,
+            "srfcadyqv4eaeq6lvu5qpsm6l5oatcnq",
         ),
-        NetworkSpec(
-            name="densenet121-body",
-            description="jetson-inference poseNet, trt_pose DenseNet-121 (18 keypoints)",
-            model_file="pose_densenet121_body.onnx",
-            topology_file="human_pose.json",
-            colors_file="colors.txt",
-            input_size=(256, 256),
-            normalization=IMAGENET_RGB,
-            stride=4,
-            archive="Pose-DenseNet121-Body",
-            url=_BOX + "sizfwdkjmvzlo96serrs7u175wxldrv5.gz",
-            archive_size="74 MB",
+        _posenet(
+            "densenet121-body",
+            "Pose-DenseNet121-Body",
+            "poseNet, trt_pose DenseNet-121 (18 keypoints)",
+            256,
+            "sizfwdkjmvzlo96serrs7u175wxldrv5",
         ),
     )
 }
