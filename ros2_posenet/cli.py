@@ -24,7 +24,7 @@ import cv2
 from tqdm import tqdm
 
 from ros2_posenet.engines import BACKENDS
-from ros2_posenet.engines.base import PRECISIONS
+from ros2_posenet.engines.base import PRECISIONS, EngineOptions
 from ros2_posenet.errors import PoseNetError
 from ros2_posenet.models.fetch import search_dirs
 from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
@@ -431,10 +431,7 @@ def _log_to_stderr(level: int) -> None:
 
 
 def _threads(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 1024:
-        raise ValueError(f"threads must be 0 (all cores) to 1024, got {value}")
-    return value
+    return EngineOptions(threads=int(text)).threads  # EngineOptions says what is allowed
 
 
 def _quiet_opencv() -> None:

@@ -13,6 +13,7 @@ from ros2_posenet.errors import ModelError
 from ros2_posenet.topology import Topology
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # what an engine may be asked to compute in
+MAX_THREADS = 1024  # inference threads one may ask a CPU runtime for (0: every core)
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class EngineOptions:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if not 0 <= self.threads <= 1024:
-            raise ValueError(f"threads must be 0 (every core) or a number of threads, got {self.threads!r}")
+        if not 0 <= self.threads <= MAX_THREADS:
+            raise ValueError(f"threads must be 0 (every core) to {MAX_THREADS}, got {self.threads!r}")
 
     def gpu_precision(self) -> str:
         """fp16 or fp32 for the GPU engines ("auto": fp16); a one-line ValueError for bf16."""

@@ -12,7 +12,7 @@ import sys
 from typing import NamedTuple
 
 from ros2_posenet.engines import BACKENDS
-from ros2_posenet.engines.base import PRECISIONS
+from ros2_posenet.engines.base import MAX_THREADS, PRECISIONS
 from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
 from ros2_posenet.overlay import DEFAULT_OVERLAY
 
@@ -58,7 +58,9 @@ PARAMETERS: dict[str, NodeParameter] = {
     "precision": NodeParameter(
         "auto", f"engine precision: {', '.join(PRECISIONS)}; auto: fp16 on NVIDIA GPUs, fp32 on CPUs"
     ),
-    "threads": NodeParameter(0, "CPU inference threads; 0: every core (leave some to other nodes with N)", (0, 1024)),
+    "threads": NodeParameter(
+        0, "CPU inference threads; 0: every core (leave some to other nodes with N)", (0, MAX_THREADS)
+    ),
     "input_size": NodeParameter("", "network input as WxH (e.g. 432x368); empty: the network's own size"),
     "keypoint_threshold": NodeParameter(
         NETWORK_DEFAULT,
