@@ -120,11 +120,16 @@ class CudaDecoder:
             channels = np.asarray(topology.paf_channels, dtype=np.int32).reshape(-1)
             self._paf_channels = cuda.to_device(channels if channels.size else np.zeros(2, np.int32))
         self._shape: tuple[int, int, int, int, int] | None = None
-        self._max_parts = 0  # of the buffers allocated for the last frame
         self._maps: dict[str, tuple[Any, int]] = {}  # upload buffers for host maps
         self._link_sets: dict[int, tuple[tuple[int, int], ...]] = {}
         self._names = np.array(topology.keypoints, dtype=object)  # keypoint names, indexable by id arrays
         self.closed = False
+
+    @property
+    def _max_parts(self) -> int:
+        """``max_parts`` of the buffers allocated for the last frame."""
+        assert self._shape is not None, "no frame decoded yet"
+        return self._shape[2]
 
     def close(self) -> None:
         """Free the device memory and the CUDA graphs now, not when the garbage collector gets to them."""
@@ -172,7 +177,6 @@ class CudaDecoder:
             cuda.mem_alloc(MADE_CAP * 32 * 8),  # each made person's link scores by link
         )
         self._shape = shape
-        self._max_parts = max_parts
 
     def _device_map(self, name: str, array: Any, channels: int) -> tuple[int, tuple[int, int]]:
         """Device pointer and (h, w) of a ``[C, h, w]`` (or ``[1, C, h, w]``) float32 map."""
