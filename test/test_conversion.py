@@ -23,12 +23,19 @@ from tensorboard.compat.proto import attr_value_pb2, node_def_pb2, tensor_pb2, t
 from ros2_posenet.errors import ModelError  # noqa: E402
 from ros2_posenet.models import tfpose  # noqa: E402
 from ros2_posenet.models.files import has_sha256  # noqa: E402
+from ros2_posenet.models.graph_def_proto import GraphDef  # noqa: E402
 from ros2_posenet.models.tf_graph import OutputSpec, graph_def_to_onnx, load_graph_def  # noqa: E402
 
 RNG = np.random.default_rng(7)
 
 
 # --- a tiny hand-made GraphDef and NumPy references with TF's semantics ---------------------
+# Graphs are written with TF's own compiled protos (the tensorboard wheel carries them) and read back
+# through our protobuf-only messages (graph_def_proto.py), as the converter reads a .pb file.
+
+
+def ours(graph) -> GraphDef:
+    return GraphDef.FromString(graph.SerializeToString())
 
 
 def _attr(value) -> attr_value_pb2.AttrValue:
@@ -135,7 +142,7 @@ def tiny():
     even = _conv(g, "even", "Conv2D", valid, we, 1, b"SAME")  # even kernel: TF pads 0 before, 1 after
     pick = (7, 0, 3, 5)
     specs = [OutputSpec("a", cat_a), OutputSpec("b", cat_b + ":0", pick), OutputSpec("c", valid), OutputSpec("d", even)]
-    model = graph_def_to_onnx(g, specs)
+    model = graph_def_to_onnx(ours(g), specs)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
     def reference(x: np.ndarray) -> list[np.ndarray]:
@@ -173,7 +180,7 @@ def test_unsupported_op_is_named():
     g = graph_pb2.GraphDef()
     _node(g, "squash", "Sigmoid", [_placeholder(g)])
     with pytest.raises(ModelError, match="Sigmoid"):
-        graph_def_to_onnx(g, [OutputSpec("out", "squash")])
+        graph_def_to_onnx(ours(g), [OutputSpec("out", "squash")])
 
 
 def test_unreadable_graph_is_a_model_error(tmp_path):
@@ -239,6 +246,16 @@ def test_ensure_converts_from_cached_graph_and_then_reuses_it(cached_graph, tmp_
     stamp = path.stat().st_mtime_ns
     assert tfpose.ensure_mobilenet_thin_onnx(tmp_path) == path and path.stat().st_mtime_ns == stamp
     assert not (folder / tfpose.SDIST).exists()
+
+
+def test_our_graph_messages_convert_the_real_graph_exactly_as_tf_protos_do(cached_graph):
+    """The same ONNX, byte for byte, from the GraphDef read by TF's compiled protos and by ours."""
+    cmap, paf = tfpose.output_channels()
+    outputs = [OutputSpec("cmap", tfpose.GRAPH_OUTPUT, cmap), OutputSpec("paf", tfpose.GRAPH_OUTPUT, paf)]
+    theirs = graph_pb2.GraphDef.FromString(cached_graph.read_bytes())
+    from_ours = graph_def_to_onnx(load_graph_def(cached_graph), outputs).SerializeToString()
+    assert graph_def_to_onnx(theirs, outputs).SerializeToString() == from_ours
+    assert len(load_graph_def(cached_graph).node) == len(theirs.node) > 100
 
 
 def test_network_io_contract(network):

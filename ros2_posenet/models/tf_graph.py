@@ -1,7 +1,7 @@
 """TensorFlow frozen GraphDef -> native NCHW ONNX, without TensorFlow.
 
-The GraphDef is parsed with the compiled TF protos that the ``tensorboard`` wheel ships, and
-the ONNX graph is written with ``onnx.helper``. Only the ops of convolutional pose networks
+The GraphDef is parsed with protobuf alone (graph_def_proto.py: TF's messages from their published
+field numbers), and the ONNX graph is written with ``onnx.helper``. Only the ops of convolutional pose networks
 are handled (Placeholder, Const, Identity, Conv2D, DepthwiseConv2dNative, BiasAdd, Relu,
 MaxPool, ConcatV2): anything else is refused by name rather than converted approximately.
 
@@ -18,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
 from onnx import TensorProto, helper, numpy_helper
-from tensorboard.compat.proto import graph_pb2, types_pb2
 
 from ros2_posenet.errors import ModelError
+from ros2_posenet.models.graph_def_proto import DATA_TYPE_NAMES, DT_FLOAT, DT_INT32, DT_INT64, GraphDef
 
 OPSET = 13
 IR_VERSION = 8  # opset 13 needs IR >= 7; kept low so older runtimes (TensorRT 8.x) accept the file
@@ -41,9 +42,9 @@ class OutputSpec:
     channels: tuple[int, ...] | None = None
 
 
-def load_graph_def(path: str | Path) -> graph_pb2.GraphDef:
+def load_graph_def(path: str | Path) -> Any:
     """Read a binary frozen GraphDef; ModelError if it is not one."""
-    graph_def = graph_pb2.GraphDef()
+    graph_def = GraphDef()
     try:
         graph_def.ParseFromString(Path(path).read_bytes())
     except (OSError, DecodeError) as error:
@@ -55,11 +56,10 @@ def load_graph_def(path: str | Path) -> graph_pb2.GraphDef:
 
 def tensor_to_numpy(tensor) -> np.ndarray:
     """A TF TensorProto's value (packed ``tensor_content`` or the typed ``*_val`` lists)."""
-    dtypes = {types_pb2.DT_FLOAT: np.float32, types_pb2.DT_INT32: np.int32, types_pb2.DT_INT64: np.int64}
-    values = {types_pb2.DT_FLOAT: tensor.float_val, types_pb2.DT_INT32: tensor.int_val}
-    values[types_pb2.DT_INT64] = tensor.int64_val
+    dtypes = {DT_FLOAT: np.float32, DT_INT32: np.int32, DT_INT64: np.int64}
+    values = {DT_FLOAT: tensor.float_val, DT_INT32: tensor.int_val, DT_INT64: tensor.int64_val}
     if tensor.dtype not in dtypes:
-        raise ModelError(f"unsupported constant dtype {types_pb2.DataType.Name(tensor.dtype)}")
+        raise ModelError(f"unsupported constant dtype {DATA_TYPE_NAMES.get(tensor.dtype, tensor.dtype)}")
     dtype = dtypes[tensor.dtype]
     shape = tuple(d.size for d in tensor.tensor_shape.dim)
     if tensor.tensor_content:
@@ -71,7 +71,7 @@ def tensor_to_numpy(tensor) -> np.ndarray:
 
 
 def graph_def_to_onnx(
-    graph_def: graph_pb2.GraphDef,
+    graph_def: Any,
     outputs: Sequence[OutputSpec],
     input_name: str = "input",
     batch: int = 1,
@@ -109,7 +109,7 @@ def _nhwc_pairs(node, attr: str, default: int) -> tuple[int, int]:
 class _Converter:
     """One pass over the needed TF nodes in dependency order, emitting ONNX nodes."""
 
-    def __init__(self, graph_def: graph_pb2.GraphDef, input_name: str, batch: int) -> None:
+    def __init__(self, graph_def: Any, input_name: str, batch: int) -> None:
         self.tf_nodes = {n.name: n for n in graph_def.node}
         self.input_name = input_name
         self.batch = batch

