@@ -11,7 +11,9 @@ from ros2_posenet.ros.image import (
     SUPPORTED_ENCODINGS,
     ImageFormatError,
     UnsupportedEncodingError,
+    bgr_to_compressed,
     bgr_to_fields,
+    compressed_to_bgr,
     image_to_bgr,
 )
 
@@ -139,3 +141,57 @@ def test_data_that_is_no_byte_buffer_is_an_image_format_error(data) -> None:
 def test_empty_or_non_array_image_to_fields_is_an_image_format_error(image) -> None:
     with pytest.raises(ImageFormatError):
         bgr_to_fields(image)
+
+
+def _encode(image: np.ndarray, extension: str) -> bytes:
+    ok, data = cv2.imencode(extension, image)
+    assert ok
+    return data.tobytes()
+
+
+# The format strings image_transport's compressed plugin writes (compressed_image_transport): the bare
+# codec, or "<encoding>; <codec> compressed <pixel format>".
+@pytest.mark.parametrize(
+    "fmt", ["png", "bgr8; png compressed bgr8", "rgb8; png compressed bgr8", "mono8; png compressed "]
+)
+def test_compressed_png_decodes_to_the_exact_pixels(photo, fmt):
+    assert np.array_equal(compressed_to_bgr(fmt, _encode(photo, ".png")), photo)
+
+
+def test_compressed_jpeg_decodes_as_opencv_does(photo):
+    data = _encode(photo, ".jpg")
+    assert np.array_equal(
+        compressed_to_bgr("rgb8; jpeg compressed bgr8", data), cv2.imdecode(np.frombuffer(data, np.uint8), 1)
+    )
+    assert np.array_equal(compressed_to_bgr("jpeg", bytearray(data)), compressed_to_bgr("jpeg", list(data)))
+
+
+def test_compressed_round_trip_of_our_own_publisher(photo):
+    fmt, data = bgr_to_compressed(photo, "png")
+    assert fmt == "bgr8; png compressed bgr8" and np.array_equal(compressed_to_bgr(fmt, data), photo)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "error", "reason"),
+    [
+        ("png", b"", ImageFormatError, "compressed data (0 bytes) is not a png image"),
+        ("jpeg", b"\xff\xd8\xff\xe0 garbage", ImageFormatError, "is not a jpeg image"),
+        ("png", None, ImageFormatError, "compressed data is not a contiguous byte buffer"),
+        ("16UC1; compressedDepth png", b"x", UnsupportedEncodingError, "unsupported compressed format"),
+        ("bgr8; webp compressed bgr8", b"x", UnsupportedEncodingError, "supported are jpeg and png"),
+    ],
+)
+def test_bad_compressed_data_is_one_line(fmt, data, error, reason):
+    with pytest.raises(error) as raised:
+        compressed_to_bgr(fmt, data)
+    assert reason in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_small_file_of_a_huge_image_is_refused_before_decoding():
+    """A 20000x20000 png is a few hundred kB; decoding it would take 1.2 GB: the header says so first."""
+    for side, reason in ((5000, "image too large: 5000x5000 is over the limit"), (20000, "image too large")):
+        bomb = _encode(np.zeros((side, side), np.uint8), ".png")
+        assert len(bomb) < 2_000_000
+        with pytest.raises(ImageFormatError, match=reason) as raised:
+            compressed_to_bgr("png", bomb, max_pixels=4096 * 3072)
+        assert str(side * side) in str(raised.value) or f"{side}x{side}" in str(raised.value)

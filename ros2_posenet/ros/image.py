@@ -1,4 +1,5 @@
-"""sensor_msgs/Image <-> NumPy BGR, with cv_bridge where installed and an exact NumPy path otherwise.
+"""sensor_msgs/Image and CompressedImage <-> NumPy BGR, with cv_bridge where installed and an exact NumPy
+path otherwise.
 
 The core functions work on the message's fields (encoding, height, width, step, is_bigendian,
 data), so they run and test without ROS. Every malformed frame raises ``ImageFormatError`` with
@@ -8,10 +9,13 @@ a one-line reason: a camera driver's bug must cost one frame, never the node.
 from __future__ import annotations
 
 import functools
+import io
+import warnings
 from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
+import PIL.Image
 
 # Frames larger than this are refused before any copy: 8K UHD is 33 Mpx.
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -78,6 +82,15 @@ def check_frame(
     return layout
 
 
+def _bytes_of(data: Any, what: str) -> memoryview:
+    """A byte view of a message's ``data`` (bytes, array('B') from rclpy, a list of ints); ImageFormatError
+    for anything else: None, a non-contiguous buffer, values over 255."""
+    try:
+        return memoryview(data if not isinstance(data, list) else bytes(data)).cast("B")
+    except (TypeError, ValueError) as error:
+        raise ImageFormatError(f"{what} is not a contiguous byte buffer ({type(data).__name__}: {error})") from None
+
+
 def image_to_bgr(
     encoding: str,
     height: int,
@@ -93,10 +106,7 @@ def image_to_bgr(
     not a buffer of bytes (None, a list of ints is fine too: rclpy gives array('B')) is an
     ImageFormatError, like every other bad frame.
     """
-    try:
-        buffer = memoryview(data if not isinstance(data, list) else bytes(data)).cast("B")
-    except (TypeError, ValueError) as error:  # None, a non-contiguous buffer, values over 255
-        raise ImageFormatError(f"image data is not a contiguous byte buffer ({type(data).__name__}: {error})") from None
+    buffer = _bytes_of(data, "image data")
     layout = check_frame(encoding, height, width, step, buffer.nbytes, max_pixels)
     dtype = np.dtype(layout.dtype).newbyteorder(">" if is_bigendian else "<")
     rows = np.frombuffer(buffer, dtype=np.uint8).reshape(height, step)
@@ -119,17 +129,22 @@ class ImageFields(NamedTuple):
     data: bytes
 
 
+def _check_bgr(image: Any) -> None:
+    """ImageFormatError unless ``image`` is a non-empty HxWx3 uint8 array."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        shape = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ImageFormatError(f"expected an HxWx3 uint8 BGR image, got {shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageFormatError(f"empty image ({image.shape[1]}x{image.shape[0]})")
+
+
 def bgr_to_fields(image: np.ndarray, encoding: str = "bgr8", is_bigendian: bool = False) -> ImageFields:
     """An Image message's fields for an HxWx3 uint8 BGR image in any supported encoding.
 
     16-bit grey is the 8-bit grey times 257, the exact inverse of ``image_to_bgr``'s scaling.
     """
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        shape = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
-        raise ImageFormatError(f"expected an HxWx3 uint8 BGR image, got {shape}")
+    _check_bgr(image)
     height, width = image.shape[:2]
-    if height == 0 or width == 0:
-        raise ImageFormatError(f"empty image ({width}x{height})")
     layout = _layout(encoding)
     if layout.channels == 2 and width % 2:
         raise ImageFormatError(f"{encoding} needs an even width, got {width}")
@@ -177,3 +192,46 @@ def bgr_to_msg(image: np.ndarray, header: Any = None) -> Any:
 
     fields = bgr_to_fields(image)
     return Image(header=header if header is not None else Header(), **fields._asdict())
+
+
+# sensor_msgs/CompressedImage.format as image_transport's compressed plugin writes it: "jpeg", "png", or
+# "<encoding>; <jpeg|png> compressed <pixel format>" (e.g. "rgb8; jpeg compressed bgr8").
+COMPRESSED_FORMATS = ("jpeg", "png")
+
+
+def compressed_to_bgr(fmt: str, data: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """An HxWx3 uint8 BGR image from a CompressedImage's ``format`` and ``data`` (jpeg or png).
+
+    The size is read from the file's header (Pillow, which decodes nothing yet) and checked before
+    OpenCV decodes, so a small file that expands to a huge image costs nothing.
+    """
+    codec = fmt.split(";")[-1].strip().split(" ")[0].lower()
+    if "compresseddepth" in fmt.lower().replace(" ", "") or codec not in COMPRESSED_FORMATS:
+        raise UnsupportedEncodingError(f"unsupported compressed format {fmt!r}: supported are jpeg and png")
+    encoded = np.frombuffer(_bytes_of(data, "compressed data"), np.uint8)
+    try:
+        with warnings.catch_warnings():  # Pillow warns of large images; the limit below is ours
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(io.BytesIO(encoded.tobytes()), formats=("JPEG", "PNG")) as header:
+                width, height = header.size
+    except PIL.Image.DecompressionBombError as error:  # over twice Pillow's own limit: far over ours too
+        raise ImageFormatError(f"image too large: {error}".split(", could be")[0]) from None
+    except (PIL.UnidentifiedImageError, OSError, ValueError):
+        raise ImageFormatError(f"compressed data ({encoded.nbytes} bytes) is not a {codec} image") from None
+    if width * height > max_pixels:
+        raise ImageFormatError(f"image too large: {width}x{height} is over the limit of {max_pixels} pixels")
+    image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ImageFormatError(f"compressed {codec} image ({width}x{height}, {encoded.nbytes} bytes) cannot be decoded")
+    return image
+
+
+def bgr_to_compressed(image: np.ndarray, codec: str = "jpeg") -> tuple[str, bytes]:
+    """(format, data) of a CompressedImage holding ``image`` as image_transport's compressed plugin writes it."""
+    if codec not in COMPRESSED_FORMATS:
+        raise ValueError(f"compressed format {codec!r} is not one of {', '.join(COMPRESSED_FORMATS)}")
+    _check_bgr(image)
+    ok, encoded = cv2.imencode(".jpg" if codec == "jpeg" else ".png", image)
+    if not ok:
+        raise ImageFormatError(f"OpenCV cannot encode a {image.shape} image as {codec}")
+    return f"bgr8; {codec} compressed bgr8", encoded.tobytes()
