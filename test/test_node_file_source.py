@@ -22,9 +22,9 @@ import rclpy  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.qos import qos_profile_sensor_data  # noqa: E402
-from sensor_msgs.msg import Image  # noqa: E402
+from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
-from ros2_posenet.ros.image import image_to_bgr  # noqa: E402
+from ros2_posenet.ros.image import compressed_to_bgr, image_to_bgr  # noqa: E402
 
 PHOTOS = ("basketball1.png", "basketball2.png")
 
@@ -39,14 +39,15 @@ def photo_folder(tmp_path):
 
 
 class ImageListener:
-    """Collects the Image messages of one topic in this process."""
+    """Collects the Image messages of one topic in this process (CompressedImage on image/compressed)."""
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, compressed: bool = False) -> None:
         self.context = rclpy.Context()
         rclpy.init(context=self.context, domain_id=DOMAIN_ID)
         self.node = Node("listener", namespace=namespace, context=self.context)
-        self.images: list[Image] = []
-        self.node.create_subscription(Image, "image", self.images.append, qos_profile_sensor_data)
+        self.images: list = []
+        kind, topic = (CompressedImage, "image/compressed") if compressed else (Image, "image")
+        self.node.create_subscription(kind, topic, self.images.append, qos_profile_sensor_data)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         threading.Thread(target=self.executor.spin, daemon=True).start()
@@ -78,6 +79,27 @@ def test_file_source_publishes_each_photo_once_in_the_chosen_encoding_then_exits
     assert listener.images[0].header.stamp != listener.images[1].header.stamp
 
 
+@pytest.mark.parametrize("codec", ["png", "jpeg"])
+def test_file_source_publishes_compressed_images_as_image_transport_does(photo_folder, tmp_path, codec):
+    namespace = unique_namespace(f"source_{codec}")
+    listener = ImageListener(namespace, compressed=True)
+    parameters = {"source": str(photo_folder), "rate": 5.0, "loop": False, "image_transport": "compressed"}
+    source = NodeProcess(
+        "ros2_posenet.ros.file_source", namespace, {**parameters, "compressed_format": codec}, tmp_path / "source.log"
+    )
+    try:
+        source.process.wait(timeout=60)
+        time.sleep(0.5)
+    finally:
+        listener.close()
+    assert source.stop() == 0, source.log()
+    assert [m.format for m in listener.images] == [f"bgr8; {codec} compressed bgr8"] * 2
+    for msg, name in zip(listener.images, PHOTOS, strict=True):
+        image = compressed_to_bgr(msg.format, msg.data)
+        error = np.abs(image.astype(int) - load_photo(name)).mean()
+        assert error == 0 if codec == "png" else error < 3, (name, error)
+
+
 def test_file_source_loops_until_stopped(photo_folder, tmp_path):
     namespace = unique_namespace("source_loop")
     listener = ImageListener(namespace)
@@ -97,7 +119,12 @@ def test_file_source_loops_until_stopped(photo_folder, tmp_path):
 
 @pytest.mark.parametrize(
     ("parameters", "reason"),
-    [({"source": "/nonexistent/video.mp4"}, "input not found"), ({"source": "x.png", "encoding": "jpeg"}, "jpeg")],
+    [
+        ({"source": "/nonexistent/video.mp4"}, "input not found"),
+        ({"source": "x.png", "encoding": "jpeg"}, "jpeg"),
+        ({"source": "x.png", "image_transport": "theora"}, "image_transport 'theora' is not one of raw, compressed"),
+        ({"source": "x.png", "image_transport": "compressed", "compressed_format": "webp"}, "'webp' is not one of"),
+    ],
 )
 def test_file_source_that_cannot_start_says_why_in_one_line(parameters, reason):
     command = [sys.executable, "-m", "ros2_posenet.ros.file_source", "--ros-args"]

@@ -85,19 +85,34 @@ def test_a_second_node_of_the_same_name_is_warned_about(tmp_path):
 
 
 @pytest.mark.parametrize("gap", [0.01, 0.03, 0.1])
-def test_a_second_ctrl_c_during_shutdown_is_quiet(tmp_path, gap):
-    """Two SIGINTs ``gap`` s apart, as an impatient user sends them: 10 and 30 ms used to raise a
-    KeyboardInterrupt traceback (in destroy_node, or as rclpy put Python's handler back)."""
+@pytest.mark.parametrize("module", ["ros2_posenet.ros.node", "ros2_posenet.ros.file_source"])
+def test_a_second_ctrl_c_during_shutdown_is_quiet(tmp_path, gap, module):
+    """Two SIGINTs ``gap`` s apart, as an impatient user sends them, or as a terminal's Ctrl-C plus
+    ros2 launch's own SIGINT deliver them: 10 and 30 ms used to raise a KeyboardInterrupt traceback
+    (in destroy_node, or as rclpy put Python's handler back); the file source raised one under launch."""
     import signal
 
+    from support.photos import photo_path
     from support.ros_harness import NodeProcess
 
-    node = NodeProcess(
-        "ros2_posenet.ros.node", unique_namespace("sigint"), {"input_size": "224x192"}, tmp_path / "n.log"
-    )
-    node.wait_log("listening on")
+    parameters = {"input_size": "224x192"} if module.endswith("node") else {"source": str(photo_path("messi5.jpg"))}
+    node = NodeProcess(module, unique_namespace("sigint"), parameters, tmp_path / "n.log")
+    node.wait_log("listening on" if module.endswith("node") else "publishing")
     node.process.send_signal(signal.SIGINT)
     time.sleep(gap)
     node.process.send_signal(signal.SIGINT)
     assert node.process.wait(timeout=30) == 0, node.log()
     assert "Traceback" not in node.log(), node.log()
+
+
+def test_without_the_onnx_package_the_node_says_how_to_get_it(tmp_path):
+    """ROS users install the runtime by hand (README); onnx missing used to be a traceback at start."""
+    blocked = "import sys; sys.modules['onnx'] = None; from ros2_posenet.ros.node import main; sys.exit(main())"
+    command = [sys.executable, "-c", blocked, *ros_args(unique_namespace("no_onnx"), {"input_size": "224x192"})]
+    env = {**os.environ, **ROS_ENVIRONMENT}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "posenet_node: error: mobilenet-thin-body is converted with the onnx package, which is not installed: "
+        "pip install onnx"
+    ]

@@ -1,9 +1,11 @@
 """``posenet_file_source``: a camera stand-in that publishes a video, image folder, glob or image file.
 
 Frames go out as sensor_msgs/Image on ``image`` at ``rate`` Hz with sensor-data QoS, like a camera
-driver, so the pose node runs on the sample photos without a camera. With ``loop`` the input starts
-over at its end; without it the node exits after the last frame. ``wait_for_subscribers`` holds the
-first frame until someone listens, so a short input is not published into the void.
+driver, so the pose node runs on the sample photos without a camera. With ``image_transport``
+compressed they go out as sensor_msgs/CompressedImage on ``image/compressed`` (jpeg or png, as
+image_transport's compressed plugin writes them). With ``loop`` the input starts over at its end;
+without it the node exits after the last frame. ``wait_for_subscribers`` holds the first frame
+until someone listens, so a short input is not published into the void.
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from collections.abc import Callable, Iterator
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from ros2_posenet.errors import PoseNetError
-from ros2_posenet.ros.image import SUPPORTED_ENCODINGS, bgr_to_fields
-from ros2_posenet.ros.spin import spin_until_shutdown
+from ros2_posenet.ros.image import COMPRESSED_FORMATS, SUPPORTED_ENCODINGS, bgr_to_compressed, bgr_to_fields
+from ros2_posenet.ros.params import IMAGE_TRANSPORTS
+from ros2_posenet.ros.spin import run_until_shutdown
 from ros2_posenet.sources import Frame, FrameSource, open_input
 
 NODE_NAME = "posenet_file_source"
@@ -36,7 +38,7 @@ DISCOVERY_SETTLE_S = 1.0
 class FileSourceNode(Node):
     """Publishes the frames of ``source``; ``on_publish(frame, msg)`` sees each one (the demo uses it)."""
 
-    def __init__(self, on_publish: Callable[[Frame, Image], None] | None = None, **kwargs) -> None:
+    def __init__(self, on_publish: Callable[[Frame, Image | CompressedImage], None] | None = None, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
         self.source: FrameSource | None = None  # rclpy may destroy a node whose __init__ failed
         self.declare_parameter("source", "", ParameterDescriptor(description="video, image folder, glob or image"))
@@ -54,6 +56,12 @@ class FileSourceNode(Node):
             "encoding", "bgr8", ParameterDescriptor(description=f"one of {', '.join(SUPPORTED_ENCODINGS)}")
         )
         self.declare_parameter(
+            "image_transport", "raw", ParameterDescriptor(description=f"one of {', '.join(IMAGE_TRANSPORTS)}")
+        )
+        self.declare_parameter(
+            "compressed_format", "jpeg", ParameterDescriptor(description=f"one of {', '.join(COMPRESSED_FORMATS)}")
+        )
+        self.declare_parameter(
             "wait_for_subscribers", True, ParameterDescriptor(description="hold the first frame until someone listens")
         )
         self.on_publish = on_publish
@@ -62,6 +70,8 @@ class FileSourceNode(Node):
         self.frame_id = self.get_parameter("frame_id").value
         self.loop = bool(self.get_parameter("loop").value)
         self.wait = bool(self.get_parameter("wait_for_subscribers").value)
+        self.transport = self.get_parameter("image_transport").value
+        self.compressed_format = self.get_parameter("compressed_format").value
         self.finished = False
         self.published = 0
         self._subscriber_seen: float | None = None
@@ -69,9 +79,19 @@ class FileSourceNode(Node):
             raise ValueError("parameter 'source' is empty: give a video, image folder, glob or image")
         if self.encoding not in SUPPORTED_ENCODINGS:
             raise ValueError(f"encoding {self.encoding!r} is not one of {', '.join(SUPPORTED_ENCODINGS)}")
+        if self.transport not in IMAGE_TRANSPORTS:
+            raise ValueError(f"image_transport {self.transport!r} is not one of {', '.join(IMAGE_TRANSPORTS)}")
+        if self.compressed_format not in COMPRESSED_FORMATS:
+            raise ValueError(
+                f"compressed_format {self.compressed_format!r} is not one of {', '.join(COMPRESSED_FORMATS)}"
+            )
         self.source = open_input(self.spec, warn=self.get_logger().warning)
         self.frames: Iterator[Frame] = iter(self.source)
-        self.publisher = self.create_publisher(Image, "image", qos_profile_sensor_data)
+        if self.transport == "compressed":  # image_transport's convention: <base topic>/compressed
+            topic = self.resolve_topic_name("image") + "/compressed"
+            self.publisher = self.create_publisher(CompressedImage, topic, qos_profile_sensor_data)
+        else:
+            self.publisher = self.create_publisher(Image, "image", qos_profile_sensor_data)
         self.create_timer(1.0 / float(self.get_parameter("rate").value), self._tick)
         self.get_logger().info(f"publishing {self.spec} on {self.publisher.topic_name}")
 
@@ -103,9 +123,13 @@ class FileSourceNode(Node):
             self.finished = True
             self.get_logger().info(f"end of {self.spec} after {self.published} frames")
             return
-        stamp = self.get_clock().now().to_msg()
-        fields = bgr_to_fields(frame.image, self.encoding)
-        msg = Image(header=Header(stamp=stamp, frame_id=self.frame_id), **fields._asdict())
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.frame_id)
+        msg: Image | CompressedImage
+        if self.transport == "compressed":
+            fmt, data = bgr_to_compressed(frame.image, self.compressed_format)
+            msg = CompressedImage(header=header, format=fmt, data=data)
+        else:
+            msg = Image(header=header, **bgr_to_fields(frame.image, self.encoding)._asdict())
         self.publisher.publish(msg)
         self.published += 1
         if self.on_publish is not None:
@@ -126,15 +150,9 @@ def main(args: list[str] | None = None) -> int:
         print(f"posenet_file_source: error: {error}", file=sys.stderr)
         rclpy.try_shutdown()
         return EXIT_ERROR
-    try:
-        spin_until_shutdown(
-            node, lambda error: node.get_logger().error(f"callback failed: {error!r}"), lambda: node.finished
-        )
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_until_shutdown(
+        node, lambda error: node.get_logger().error(f"callback failed: {error!r}"), lambda: node.finished
+    )
     return 0
 
 

@@ -1,4 +1,9 @@
-"""The ROS 2 node ``posenet_node``: sensor_msgs/Image in, PoseArray and an overlay image out.
+"""The ROS 2 node ``posenet_node``: sensor_msgs/Image (or CompressedImage) in, PoseArray and an overlay image out.
+
+A lifecycle node (rclpy's LifecycleNode): configure checks the parameters and loads the network
+(a TensorRT engine build included), activate opens the image topic and the statistics, deactivate
+closes them and drops frames, cleanup releases the network and its GPU memory. With ``autostart``
+(the default) the node configures and activates itself, so ``ros2 run`` works as a plain node.
 
 The subscription callback only keeps the newest frame; one worker thread converts, runs the
 network and publishes. A network slower than the camera therefore drops frames instead of
@@ -9,8 +14,6 @@ Bad frames, failing frames and failing callbacks are counted by kind (reason_log
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
 import threading
 import time
@@ -22,30 +25,41 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.exceptions import InvalidParameterTypeException, ParameterException
-from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.errors import PoseNetError, first_line
 from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
 from ros2_posenet.posenet import PoseNet, parse_input_size
-from ros2_posenet.ros.image import ImageFormatError, UnsupportedEncodingError, bgr_to_msg, msg_to_bgr
+from ros2_posenet.ros.image import (
+    ImageFormatError,
+    UnsupportedEncodingError,
+    bgr_to_msg,
+    compressed_to_bgr,
+    msg_to_bgr,
+)
 from ros2_posenet.ros.log_bridge import bridge_library_log
 from ros2_posenet.ros.memory import LARGE_FRAME_PIXELS, release_freed_memory
 from ros2_posenet.ros.messages import PoseArray, pose_array_msg
-from ros2_posenet.ros.params import NETWORK_DEFAULT, PARAMETERS, THRESHOLDS, check_threshold, effective_threshold
+from ros2_posenet.ros.params import (
+    KIND_NAMES,
+    NETWORK_DEFAULT,
+    PARAMETERS,
+    THRESHOLDS,
+    check_value,
+    effective_threshold,
+)
 from ros2_posenet.ros.reason_log import ReasonLog, reason_kind
-from ros2_posenet.ros.spin import spin_until_shutdown
+from ros2_posenet.ros.spin import run_until_shutdown
 
 NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1
 NAME_CHECK_DELAY = 3.0  # seconds after start before looking for another node of the same name
 OVERLAY_MAX_PIXELS = 1920 * 1080  # larger frames get an overlay scaled down to about this size
-KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 COUNTERS = ("received", "processed", "dropped", "rejected", "failed", "callback_errors")
 WORKER_STOP_TIMEOUT = 10.0  # seconds a frame in flight gets to finish at shutdown
 _REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
@@ -98,8 +112,11 @@ class FrameStats:
         return result
 
 
-class PoseNetNode(Node):
-    """Pose estimation on the ``image`` topic; ``start()`` loads the network (errors: PoseNetError/ValueError)."""
+class PoseNetNode(LifecycleNode):
+    """Pose estimation on the ``image`` topic; the lifecycle transitions load and release the network.
+
+    ``configure_error`` holds the reason of the last failed configure, one line.
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
@@ -121,26 +138,45 @@ class PoseNetNode(Node):
         self._net: PoseNet | None = None
         self.stats = FrameStats(period_start=time.monotonic())
         self._condition = threading.Condition()
-        self._latest: tuple[Image, float] | None = None
+        self._latest: tuple[Image | CompressedImage, float] | None = None
         self._stopping = False
+        self._active = False
         self.problems = ReasonLog(self.get_logger().warning, period=_REASON_LOG_PERIOD)
-        self._worker = threading.Thread(target=self._work, name="posenet-worker", daemon=True)
+        self._worker: threading.Thread | None = None
+        self._subscription: Any = None
+        self._timers: list[Any] = []
+        self._name_checked = False
+        self._name_check: Any = None
+        self.configure_error: str | None = None
+        self.log_transition_errors = True  # main() prints a failed autostart itself, as one line
+        self.add_on_set_parameters_callback(self._on_set_parameters)
 
     @property
     def net(self) -> PoseNet:
-        """The loaded network: ``start`` loads it before any callback can run."""
+        """The loaded network: configure loads it before any frame can arrive."""
         if self._net is None:
-            raise RuntimeError("posenet_node: the network is not loaded (start() has not run)")
+            raise RuntimeError("posenet_node: the network is not loaded (the node is not configured)")
         return self._net
 
     def param(self, name: str) -> Any:
         """The current value of one of this node's parameters."""
         return self.get_parameter(name).value
 
-    def start(self) -> None:
-        """Load the network from the parameters, then open the topics and start the worker."""
-        for name in THRESHOLDS:  # before the network loads: a bad value should not wait for a model
-            check_threshold(name, self.param(name))
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Check the parameters, load the network, create the publishers and start the worker."""
+        try:
+            self._load()
+        except (PoseNetError, ValueError, OSError) as error:
+            self.configure_error = str(error)
+            if self.log_transition_errors:
+                self.get_logger().error(f"configure failed: {error}")
+            return TransitionCallbackReturn.FAILURE
+        self.configure_error = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def _load(self) -> None:
+        for name in (*THRESHOLDS, "image_transport"):  # before the network loads: a bad value should not wait
+            check_value(name, self.param(name))
         input_size = parse_input_size(self.param("input_size")) if self.param("input_size") else None
         self.overlay_flags = parse_overlay_flags(self.param("overlay"))
         self.publish_overlay = bool(self.param("publish_overlay"))
@@ -157,23 +193,70 @@ class PoseNetNode(Node):
         self.network_params = net.decode_params  # the network's own thresholds, min_keypoints, min_pose_score
         net.decode_params = self._decode_params(net.decode_params, {n: self.param(n) for n in DECODE_PARAMETERS})
         self._net = net
-        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.poses_pub = self.create_publisher(PoseArray, "poses", 10)
         self.overlay_pub = self.create_publisher(Image, "overlay", 2)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
-        self.create_timer(float(self.param("stats_period")), self._report)
-        self._name_check = self.create_timer(NAME_CHECK_DELAY, self._warn_if_name_taken)
+        self._stopping = False
+        self._worker = threading.Thread(target=self._work, name="posenet-worker", daemon=True)
         self._worker.start()
         width, height = net.input_size
         self.get_logger().info(f"decoding with {self._describe(DECODE_REPORTED, {})}")
+        self.get_logger().info(f"{net.network_name} on {net.backend_name} at {width}x{height}")
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Subscribe to the images (raw or compressed) and start the statistics."""
+        if self.param("image_transport") == "compressed":  # image_transport's convention: <base topic>/compressed
+            topic = self.resolve_topic_name("image") + "/compressed"
+            self._subscription = self.create_subscription(
+                CompressedImage, topic, self._on_image, qos_profile_sensor_data
+            )
+        else:
+            self._subscription = self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
+        self._timers = [self.create_timer(float(self.param("stats_period")), self._report)]
+        if not self._name_checked:
+            self._name_check = self.create_timer(NAME_CHECK_DELAY, self._warn_if_name_taken)
+            self._timers.append(self._name_check)
+        with self._condition:
+            self.stats.period_start = time.monotonic()
+            self._active = True
         self.get_logger().info(
-            f"{net.network_name} on {net.backend_name} at {width}x{height}, listening on "
-            f"{self.resolve_topic_name('image')}, publishing {self.resolve_topic_name('poses')}"
+            f"listening on {self._subscription.topic_name}, publishing {self.resolve_topic_name('poses')}"
         )
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop listening and publishing; a frame waiting or in flight is dropped."""
+        self._close_topics()
+        self.get_logger().info("deactivated: not listening, frames are dropped")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the network (GPU memory included) and the publishers."""
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.stop()
+        return TransitionCallbackReturn.SUCCESS
 
     def stop(self) -> None:
-        """Let the worker finish its frame and end, then release the network (GPU memory included).
+        """Whatever the state: stop listening, let the worker finish its frame, release the network."""
+        self._close_topics()
+        self._release()
+
+    def _close_topics(self) -> None:
+        with self._condition:
+            self._active = False
+            self._latest = None
+        if self._subscription is not None:
+            self.destroy_subscription(self._subscription)
+            self._subscription = None
+        for timer in self._timers:
+            self.destroy_timer(timer)
+        self._timers = []
+
+    def _release(self) -> None:
+        """Let the worker finish and end, then close the network.
 
         A worker still inside a frame after the timeout keeps the network: closing it under the
         worker would crash in the engine; the process exit frees it instead.
@@ -181,15 +264,21 @@ class PoseNetNode(Node):
         with self._condition:
             self._stopping = True
             self._condition.notify()
-        if self._worker.is_alive():
+        if self._worker is not None and self._worker.is_alive():
             self._worker.join(timeout=WORKER_STOP_TIMEOUT)
-        if self._worker.is_alive():
-            self.get_logger().warning(
-                f"the worker is still in a frame after {WORKER_STOP_TIMEOUT:.0f} s; not closing the network under it"
-            )
-        elif self._net is not None:
+            if self._worker.is_alive():
+                self.get_logger().warning(
+                    f"the worker is still in a frame after {WORKER_STOP_TIMEOUT:.0f} s; "
+                    "not closing the network under it"
+                )
+                return
+        self._worker = None
+        if self._net is not None:
             self._net.close()
             self._net = None
+            for publisher in (self.poses_pub, self.overlay_pub, self.diagnostics_pub):
+                self.destroy_publisher(publisher)
+            self.get_logger().info("network released")
 
     def _decode_params(self, current: DecodeParams, values: dict[str, Any]) -> DecodeParams:
         """``current`` with node parameter ``values`` applied, -1.0 thresholds as the network's own.
@@ -217,7 +306,12 @@ class PoseNetNode(Node):
         changes = {p.name: p.value for p in parameters}
         decode_changes = {k: v for k, v in changes.items() if k in DECODE_PARAMETERS}
         try:
-            flags = parse_overlay_flags(changes["overlay"]) if "overlay" in changes else self.overlay_flags
+            for name, value in changes.items():
+                if name in PARAMETERS:
+                    check_value(name, value)
+            flags = parse_overlay_flags(changes.get("overlay", self.param("overlay")))
+            if self._net is None:  # unconfigured: stored now, used by the next configure
+                return SetParametersResult(successful=True)
             decode = self._decode_params(self.net.decode_params, decode_changes)
         except (ValueError, TypeError) as error:
             return SetParametersResult(successful=False, reason=str(error))
@@ -228,9 +322,11 @@ class PoseNetNode(Node):
             self.get_logger().info(f"decoding with {self._describe(tuple(decode_changes), decode_changes)}")
         return SetParametersResult(successful=True)
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, msg: Image | CompressedImage) -> None:
         """Keep only the newest frame: one the worker has not taken yet counts as dropped."""
         with self._condition:
+            if not self._active:
+                return
             self.stats.received += 1
             self.stats.period_received += 1
             if self._latest is not None:
@@ -247,24 +343,31 @@ class PoseNetNode(Node):
                 latest, self._latest = self._latest, None
             assert latest is not None  # wait_for returned and the node is not stopping
             msg, received_at = latest
-            large = msg.width * msg.height > LARGE_FRAME_PIXELS
+            large = isinstance(msg, CompressedImage) or msg.width * msg.height > LARGE_FRAME_PIXELS
             self._process(msg, received_at)
             del msg, latest  # the frame's buffers go now, before a trim can return them
             if large:
                 release_freed_memory()
 
-    def _process(self, msg: Image, received_at: float) -> None:
+    def _process(self, msg: Image | CompressedImage, received_at: float) -> None:
         """One frame, end to end; a bad frame or a failing network costs that frame only."""
         try:
-            image = msg_to_bgr(msg, max_pixels=self.max_image_pixels)
+            if isinstance(msg, CompressedImage):
+                image = compressed_to_bgr(msg.format, msg.data, max_pixels=self.max_image_pixels)
+            else:
+                image = msg_to_bgr(msg, max_pixels=self.max_image_pixels)
         except ImageFormatError as error:
             kind = "unsupported encoding" if isinstance(error, UnsupportedEncodingError) else reason_kind(str(error))
             self._count_problem("rejected", f"rejected: {kind}", f"frame rejected: {error}")
             return
         try:
             poses = self.net.process(image)
+            with self._condition:
+                if not self._active:  # deactivated while this frame was in flight: dropped
+                    return
+            height, width = image.shape[:2]
             self.poses_pub.publish(
-                pose_array_msg(poses, self.net.topology, self.net.network_name, msg.header, msg.width, msg.height)
+                pose_array_msg(poses, self.net.topology, self.net.network_name, msg.header, width, height)
             )
             if self.publish_overlay:
                 self.overlay_pub.publish(
@@ -307,6 +410,7 @@ class PoseNetNode(Node):
     def _warn_if_name_taken(self) -> None:
         """Once, after discovery had time: another node of this name would answer every frame too."""
         self._name_check.cancel()
+        self._name_checked = True
         mine = (self.get_name(), self.get_namespace())
         if self.get_node_names_and_namespaces().count(mine) > 1:
             self.get_logger().warning(
@@ -355,25 +459,24 @@ def main(args: list[str] | None = None) -> int:
     node = None
     try:
         node = PoseNetNode()
-        node.start()
-    except (PoseNetError, ParameterException, ValueError, OSError) as error:
-        print(f"posenet_node: error: {error}", file=sys.stderr)
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-        return EXIT_STARTUP_ERROR
-    try:
-        spin_until_shutdown(node, node.callback_failed)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: the shutdown is under way already
-        node.stop()
-        node.destroy_node()
-        with contextlib.suppress(KeyboardInterrupt):  # rclpy puts Python's handler back as it shuts down
-            rclpy.try_shutdown()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ParameterException, ValueError) as error:
+        return _startup_failed(node, str(error))
+    if node.param("autostart"):
+        node.log_transition_errors = False
+        if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            return _startup_failed(node, node.configure_error or "configure failed")
+        node.log_transition_errors = True
+        node.trigger_activate()
+    run_until_shutdown(node, node.callback_failed, release=node.stop)
     return 0
+
+
+def _startup_failed(node: PoseNetNode | None, reason: str) -> int:
+    print(f"posenet_node: error: {reason}", file=sys.stderr)
+    if node is not None:
+        node.destroy_node()
+    rclpy.try_shutdown()
+    return EXIT_STARTUP_ERROR
 
 
 if __name__ == "__main__":

@@ -18,18 +18,23 @@ from ros2_posenet.overlay import DEFAULT_OVERLAY
 
 
 class NodeParameter(NamedTuple):
-    """One parameter: default (its type is the parameter's), description, inclusive range, changeable at run time."""
+    """One parameter: default (its type is the parameter's), description, inclusive range, changeable at
+    run time, the only values allowed (for strings that name a mode)."""
 
     default: str | float | int | bool
     description: str
     bounds: tuple[float, float] | None = None
     dynamic: bool = False
+    choices: tuple[str, ...] | None = None
 
 
 DEFAULT_MAX_IMAGE_PIXELS = 4096 * 3072  # a 12 MP camera; an uncompressed frame of up to 36 MB
 NETWORK_DEFAULT = -1.0  # a threshold parameter at this value uses the chosen network's own threshold
 NETWORK_DEFAULT_NOTE = "-1.0: the network's own default"  # the launch file and YAML comments say the same
 THRESHOLDS = ("keypoint_threshold", "link_threshold")  # the parameters where NETWORK_DEFAULT applies
+KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+# image_transport's names: sensor_msgs/Image on the topic, or sensor_msgs/CompressedImage on <topic>/compressed
+IMAGE_TRANSPORTS = ("raw", "compressed")
 
 
 def _threshold_description(what: str, field: str) -> str:
@@ -85,7 +90,44 @@ PARAMETERS: dict[str, NodeParameter] = {
         (1, 100_000_000),
     ),
     "stats_period": NodeParameter(5.0, "seconds between statistics log lines and /diagnostics messages", (0.5, 3600.0)),
+    "image_transport": NodeParameter(
+        "raw",
+        "raw: sensor_msgs/Image on the image topic; compressed: sensor_msgs/CompressedImage (jpeg, png) on "
+        "<image topic>/compressed",
+        choices=IMAGE_TRANSPORTS,
+    ),
+    "autostart": NodeParameter(
+        True, "configure and activate at start; false: wait for lifecycle transitions (ros2 lifecycle set)"
+    ),
 }
+
+
+def check_value(name: str, value: str | float | int | bool) -> None:
+    """ValueError, in one line, for a value of parameter ``name`` outside its range or choices."""
+    spec = PARAMETERS[name]
+    if spec.bounds is not None and not spec.bounds[0] <= float(value) <= spec.bounds[1]:
+        low, high = (as_text(v) for v in spec.bounds)
+        raise ValueError(f"{name} {as_text(value)} is out of range [{low}, {high}]")
+    if spec.choices is not None and value not in spec.choices:
+        raise ValueError(f"{name} {value!r} is not one of {', '.join(spec.choices)}")
+    if name in THRESHOLDS:
+        check_threshold(name, float(value))
+
+
+def parse_value(name: str, text: str) -> str | float | int | bool:
+    """The value of parameter ``name`` from its text (a launch argument), checked; ValueError in one line."""
+    kind = type(PARAMETERS[name].default)
+    try:
+        if kind is bool:
+            value: str | float | int | bool = {"true": True, "false": False}[text.strip().lower()]
+        elif kind is int or kind is float:
+            value = kind(text)
+        else:
+            value = text
+    except (KeyError, ValueError):
+        raise ValueError(f"{name}:={text!r} is not {KIND_NAMES[kind]}") from None
+    check_value(name, value)
+    return value
 
 
 def as_text(value: str | float | int | bool) -> str:

@@ -7,6 +7,8 @@ could otherwise stop the node.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from collections.abc import Callable
 
 import rclpy
@@ -32,3 +34,27 @@ def spin_until_shutdown(
     finally:
         executor.remove_node(node)
         executor.shutdown()
+
+
+def run_until_shutdown(
+    node: Node,
+    on_error: Callable[[Exception], object],
+    until: Callable[[], bool] = lambda: False,
+    release: Callable[[], object] = lambda: None,
+) -> None:
+    """``spin_until_shutdown``, then ``release()``, destroy the node and shut rclpy down, deaf to further Ctrl-C.
+
+    A Ctrl-C in a terminal reaches every process of the group and ``ros2 launch`` forwards its own SIGINT
+    too, so a node gets two: the second must not interrupt the shutdown under way.
+    """
+    try:
+        spin_until_shutdown(node, on_error, until)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        release()
+        node.destroy_node()
+        with contextlib.suppress(KeyboardInterrupt):  # rclpy puts Python's handler back as it shuts down
+            rclpy.try_shutdown()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -112,7 +112,7 @@ class Probe:
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.node import Node
         from rclpy.qos import qos_profile_sensor_data
-        from sensor_msgs.msg import Image
+        from sensor_msgs.msg import CompressedImage, Image
 
         from ros2_posenet.ros.messages import PoseArray
 
@@ -125,6 +125,10 @@ class Probe:
         self.overlays: list = []
         self.diagnostics: list = []
         self.publisher = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
+        # image_transport's compressed topic of "image", for a node with image_transport compressed
+        self.compressed_publisher = self.node.create_publisher(
+            CompressedImage, "image/compressed", qos_profile_sensor_data
+        )
         self.node.create_subscription(PoseArray, "poses", self._keep(self.poses), 50)
         self.node.create_subscription(Image, "overlay", self._keep(self.overlays), 50)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._keep(self.diagnostics), 50)
@@ -156,6 +160,22 @@ class Probe:
         fields = bgr_to_fields(image_bgr, encoding, is_bigendian)._asdict()
         return Image(header=header, **{**fields, **(overrides or {})})
 
+    def compressed_msg(self, fmt: str, data: bytes):
+        """A CompressedImage with ``fmt`` and ``data`` and a fresh stamp."""
+        from sensor_msgs.msg import CompressedImage
+        from std_msgs.msg import Header
+
+        self._stamp += 1
+        header = Header(frame_id=f"camera_{self._stamp}")
+        header.stamp.sec, header.stamp.nanosec = 1000 + self._stamp, 1000 * self._stamp
+        return CompressedImage(header=header, format=fmt, data=data)
+
+    def publish(self, msg) -> None:
+        """To ``image`` or, for a CompressedImage, to ``image/compressed``."""
+        from sensor_msgs.msg import CompressedImage
+
+        (self.compressed_publisher if isinstance(msg, CompressedImage) else self.publisher).publish(msg)
+
     def find(self, store: list, stamp) -> object | None:
         with self.lock:
             return next((m for m in store if m.header.stamp == stamp), None)
@@ -177,29 +197,33 @@ class Probe:
         """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.publisher.publish(msg)
+            self.publish(msg)
             poses = self.wait_for(lambda: self.find(self.poses, msg.header.stamp), min(resend, timeout))
             if poses is not None:
                 image = self.wait_for(lambda: self.find(self.overlays, msg.header.stamp), 5.0) if overlay else None
                 return poses, image
         pytest.fail(f"no PoseArray for the frame stamped {msg.header.stamp.sec} within {timeout} s")
 
+    def call(self, service_type, name: str, request, timeout: float = 30.0):
+        """Call the pose node's service ``name`` (relative to it, e.g. ``set_parameters``); the response."""
+        client = self.node.create_client(service_type, f"{self.namespace}/posenet/{name}")
+        try:
+            assert client.wait_for_service(timeout_sec=timeout), f"the node's {name} service did not appear"
+            future = client.call_async(request)
+            assert self.wait_for(future.done, timeout), f"no answer from the {name} service"
+            return future.result()
+        finally:
+            self.node.destroy_client(client)
+
     def set_parameters(self, **values) -> list:
         """Set parameters of the pose node through its parameter service; the SetParametersResult list."""
         from rcl_interfaces.srv import SetParameters
         from rclpy.parameter import Parameter
 
-        client = self.node.create_client(SetParameters, f"{self.namespace}/posenet/set_parameters")
-        try:
-            assert client.wait_for_service(timeout_sec=30), "the node's parameter service did not appear"
-            request = SetParameters.Request(
-                parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
-            )
-            future = client.call_async(request)
-            assert self.wait_for(future.done, 30), "no answer from the parameter service"
-            return list(future.result().results)
-        finally:
-            self.node.destroy_client(client)
+        request = SetParameters.Request(
+            parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+        )
+        return list(self.call(SetParameters, "set_parameters", request).results)
 
     def latest_diagnostics(self, after: float, timeout: float = 10.0) -> dict[str, str]:
         """Key/values of the first /diagnostics status of this namespace's node received after ``after``."""
