@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", metavar="N", type=_argument(_threads), default=0, help="CPU threads for inference (0: all cores)"
     )
     parser.add_argument("--max-people", metavar="N", type=_argument(_max_people), help="at most N people per frame")
+    parser.add_argument(
+        "--min-keypoints", metavar="N", type=_argument(_max_people), help="people need N keypoints (network's own)"
+    )
+    parser.add_argument(
+        "--min-pose-score",
+        metavar="X",
+        type=_argument(_pose_score),
+        help="people need this score, mean keypoint + mean link score, in [0, 2] (network's own)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write all poses of all frames to this JSON file")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no per-frame lines, no progress bar, only warnings in the log"
@@ -151,9 +160,13 @@ def run(args: argparse.Namespace) -> int:
             input_size=args.input_size,
         )
         build_bar.close()
-        net.set_thresholds(keypoint=args.threshold, link=args.link_threshold)
-        if args.max_people is not None:
-            net.decode_params = replace(net.decode_params, max_people=args.max_people)
+        net.set_decoding(
+            keypoint_threshold=args.threshold,
+            link_threshold=args.link_threshold,
+            max_people=args.max_people,
+            min_keypoints=args.min_keypoints,
+            min_pose_score=args.min_pose_score,
+        )
         output_timer = StageTimer()
         batch = Batch()
         try:
@@ -400,6 +413,13 @@ def _max_people(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 1000:
         raise ValueError(f"{text} is not in [1, 1000]")
+    return value
+
+
+def _pose_score(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 2.0:
+        raise ValueError(f"{text} is not in [0, 2]")
     return value
 
 

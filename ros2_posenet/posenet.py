@@ -76,6 +76,8 @@ class PoseNet:
             link_threshold=spec.link_threshold,
             min_keypoints=spec.min_keypoints,
             min_pose_score=spec.min_pose_score,
+            complete_min_keypoints=spec.complete_min_keypoints,
+            complete_min_score=spec.complete_min_score,
         )
         self.pipeline: Pipeline = create_pipeline(self.network, self.engine, self.input_size, params, letterbox)
         self._check_at_load()
@@ -124,7 +126,11 @@ class PoseNet:
 
     def set_thresholds(self, keypoint: float | None = None, link: float | None = None) -> None:
         """Change thresholds between frames (validated by DecodeParams)."""
-        changes: dict[str, Any] = {"keypoint_threshold": keypoint, "link_threshold": link}
+        self.set_decoding(keypoint_threshold=keypoint, link_threshold=link)
+
+    def set_decoding(self, **changes: Any) -> None:
+        """Change DecodeParams fields between frames (``min_pose_score=0.4``, ``min_keypoints=6``, ...);
+        None leaves a field as it is; DecodeParams validates."""
         self.decode_params = replace(self.decode_params, **{k: v for k, v in changes.items() if v is not None})
 
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:

@@ -60,6 +60,15 @@ class Topology:
         return len(self.keypoints)
 
     @property
+    def torso_masks(self) -> tuple[int, int]:
+        """(neck bit, hip bits) over keypoint ids: a torso is the neck and a hip. (0, 0) for a skeleton
+        without them (a hand), where the decoders' complete-person rule needs no torso."""
+        bit = {name: 1 << index for index, name in enumerate(self.keypoints)}
+        hips = bit.get("left_hip", 0) | bit.get("right_hip", 0)
+        neck = bit.get("neck", 0)
+        return (neck, hips) if neck and hips else (0, 0)
+
+    @property
     def num_links(self) -> int:
         return len(self.links)
 

@@ -21,7 +21,7 @@ cache=$("$PY" -c "from ros2_posenet.models.cache import cache_dir; print(cache_d
 relative=${model#"$cache"/}
 rm -rf .gpu_carry && mkdir -p ".gpu_carry/cache/$(dirname "$relative")" .gpu_carry/cache/photos
 cp "$model" ".gpu_carry/cache/$relative"
-cp "$cache"/photos/*.png "$cache"/photos/*.jpg .gpu_carry/cache/photos/
+cp "$cache"/photos/*.png "$cache"/photos/*.jpg "$cache"/photos/*.avi .gpu_carry/cache/photos/
 if [ "${1:-}" = "--tensorrt-rtx" ]; then
     grep -qx '/.trt_rtx_[ab]/' "$exclude" || echo '/.trt_rtx_[ab]/' >> "$exclude"
     work=$(mktemp -d)

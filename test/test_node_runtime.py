@@ -129,6 +129,12 @@ def test_parameters_change_at_run_time_and_bad_values_are_refused(graph):
     assert len(probe.request(probe.image_msg(image))[0].poses) == 0, "no keypoint scores over 1"
     assert all(r.successful for r in probe.set_parameters(keypoint_threshold=NETWORK_DEFAULT, max_people=1))
     assert len(probe.request(probe.image_msg(image))[0].poses) == 1
+    assert all(r.successful for r in probe.set_parameters(min_keypoints=19, max_people=100))  # 18 keypoints at most
+    assert len(probe.request(probe.image_msg(image))[0].poses) == 0
+    assert all(r.successful for r in probe.set_parameters(min_keypoints=-1, min_pose_score=2.0))  # nobody scores 2:
+    complete = probe.request(probe.image_msg(image))[0].poses  # only whole people with a torso stay
+    assert 0 < len(complete) < people and all(len(p.keypoints) >= 9 for p in complete)
+    assert all(r.successful for r in probe.set_parameters(min_pose_score=NETWORK_DEFAULT))
 
     assert all(r.successful for r in probe.set_parameters(overlay="none", max_people=100))
     msg = probe.image_msg(image)
@@ -149,6 +155,8 @@ def test_parameters_change_at_run_time_and_bad_values_are_refused(graph):
         "keypoint_threshold": (1.5, "range"),
         "link_threshold": (-1.5, "range"),
         "max_people": (0, "range"),
+        "min_pose_score": (-0.5, "min_pose_score -0.5 is negative: use a value in [0, 2], or -1.0"),
+        "min_keypoints": (-2, "range"),
         "overlay": ("box,cats", "'cats' is not one of"),
         "network": ("resnet18-body", "read-only"),
     }

@@ -126,10 +126,32 @@ def assemble_people(
     return _finish([p for p in people if p is not None], rows, topology, params)
 
 
+def _sum_in_order(values: list[float]) -> float:
+    """Left-to-right float addition, as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding,
+    which changes the last bit of a score and so the order of people with equal scores."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
+
+
+def _kept(count: int, present: int, score: float, torso: tuple[int, int], params: DecodeParams) -> bool:
+    """The person filter (DecodeParams): at least min_keypoints, and strong enough or complete with a torso."""
+    if count < params.min_keypoints:
+        return False
+    if not score < params.min_pose_score:
+        return True
+    neck, hips = torso
+    has_torso = (present & neck) == neck and (hips == 0 or present & hips != 0)
+    complete = params.complete_min_keypoints and count >= params.complete_min_keypoints
+    return bool(complete and has_torso and not score < params.complete_min_score)
+
+
 def _finish(
     people: list[_Person], rows: list[list[list[float]]], topology: Topology, params: DecodeParams
 ) -> list[Pose]:
     """Score, filter, order, cap and number the people; build the shared Pose results."""
+    torso = topology.torso_masks
     built = []
     for person in people:
         keypoints = tuple(
@@ -137,13 +159,11 @@ def _finish(
             for k, c in enumerate(person.slots)
             if c >= 0
         )
-        if len(keypoints) < params.min_keypoints:
-            continue
         link_scores = [person.links[link] for link in sorted(person.links)]
-        score = sum(k.score for k in keypoints) / len(keypoints)
+        score = _sum_in_order([k.score for k in keypoints]) / len(keypoints)
         if link_scores:
-            score += sum(link_scores) / len(link_scores)
-        if score < params.min_pose_score:
+            score += _sum_in_order(link_scores) / len(link_scores)
+        if not _kept(len(keypoints), sum(1 << k.id for k in keypoints), score, torso, params):
             continue
         links = tuple(topology.links[link] for link in sorted(person.links))
         built.append((score, min(k.x for k in keypoints), keypoints, links))

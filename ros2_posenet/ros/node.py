@@ -48,8 +48,8 @@ from ros2_posenet.ros.messages import PoseArray, pose_array_msg
 from ros2_posenet.ros.params import (
     KIND_NAMES,
     NETWORK_DEFAULT,
+    NETWORK_OWN,
     PARAMETERS,
-    THRESHOLDS,
     check_value,
     effective_threshold,
 )
@@ -63,9 +63,9 @@ OVERLAY_MAX_PIXELS = 1920 * 1080  # larger frames get an overlay scaled down to 
 COUNTERS = ("received", "processed", "dropped", "rejected", "failed", "callback_errors")
 WORKER_STOP_TIMEOUT = 10.0  # seconds a frame in flight gets to finish at shutdown
 _REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
-DECODE_PARAMETERS = (*THRESHOLDS, "max_people")  # node parameters that are DecodeParams fields of the same name
+DECODE_PARAMETERS = (*NETWORK_OWN, "max_people")  # node parameters that are DecodeParams fields of the same name
 # What the node reports of the decoder's settings (log and /diagnostics); the last two come from the network.
-DECODE_REPORTED = (*DECODE_PARAMETERS, "min_keypoints", "min_pose_score")
+DECODE_REPORTED = (*DECODE_PARAMETERS, "complete_min_keypoints", "complete_min_score")
 
 
 def _descriptor(name: str) -> ParameterDescriptor:
@@ -175,7 +175,7 @@ class PoseNetNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _load(self) -> None:
-        for name in (*THRESHOLDS, "image_transport"):  # before the network loads: a bad value should not wait
+        for name in (*NETWORK_OWN, "image_transport"):  # before the network loads: a bad value should not wait
             check_value(name, self.param(name))
         input_size = parse_input_size(self.param("input_size")) if self.param("input_size") else None
         self.overlay_flags = parse_overlay_flags(self.param("overlay"))
@@ -190,7 +190,7 @@ class PoseNetNode(LifecycleNode):
             threads=self.param("threads"),
             input_size=input_size,
         )
-        self.network_params = net.decode_params  # the network's own thresholds, min_keypoints, min_pose_score
+        self.network_params = net.decode_params  # the network's own thresholds and person filter
         net.decode_params = self._decode_params(net.decode_params, {n: self.param(n) for n in DECODE_PARAMETERS})
         self._net = net
         self.poses_pub = self.create_publisher(PoseArray, "poses", 10)
@@ -281,12 +281,12 @@ class PoseNetNode(LifecycleNode):
             self.get_logger().info("network released")
 
     def _decode_params(self, current: DecodeParams, values: dict[str, Any]) -> DecodeParams:
-        """``current`` with node parameter ``values`` applied, -1.0 thresholds as the network's own.
+        """``current`` with node parameter ``values`` applied, -1 (NETWORK_OWN) as the network's own.
 
-        A replace, never a fresh DecodeParams: the network's min_keypoints and min_pose_score stay.
+        A replace, never a fresh DecodeParams: the network's other settings (complete_min_*) stay.
         """
         changes: dict[str, Any] = {
-            name: effective_threshold(name, value, getattr(self.network_params, name)) if name in THRESHOLDS else value
+            name: effective_threshold(name, value, getattr(self.network_params, name)) if name in NETWORK_OWN else value
             for name, value in values.items()
         }
         return replace(current, **changes)
@@ -296,7 +296,7 @@ class PoseNetNode(LifecycleNode):
 
         ``changes``: parameter values being set (the callback runs before they are stored).
         """
-        own = {n for n in THRESHOLDS if changes.get(n, self.param(n)) == NETWORK_DEFAULT}
+        own = {n for n in NETWORK_OWN if changes.get(n, self.param(n)) == NETWORK_DEFAULT}
         return ", ".join(
             f"{n} {getattr(self.net.decode_params, n)}" + (" (network default)" if n in own else "") for n in names
         )

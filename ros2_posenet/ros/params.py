@@ -31,26 +31,30 @@ class NodeParameter(NamedTuple):
 DEFAULT_MAX_IMAGE_PIXELS = 4096 * 3072  # a 12 MP camera; an uncompressed frame of up to 36 MB
 NETWORK_DEFAULT = -1.0  # a threshold parameter at this value uses the chosen network's own threshold
 NETWORK_DEFAULT_NOTE = "-1.0: the network's own default"  # the launch file and YAML comments say the same
-THRESHOLDS = ("keypoint_threshold", "link_threshold")  # the parameters where NETWORK_DEFAULT applies
+THRESHOLDS = ("keypoint_threshold", "link_threshold")
+# the parameters where NETWORK_DEFAULT applies: the thresholds and the person filter
+NETWORK_OWN = (*THRESHOLDS, "min_keypoints", "min_pose_score")
 KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 # image_transport's names: sensor_msgs/Image on the topic, or sensor_msgs/CompressedImage on <topic>/compressed
 IMAGE_TRANSPORTS = ("raw", "compressed")
 
 
-def _threshold_description(what: str, field: str) -> str:
+def _threshold_description(what: str, field: str, high: float = 1.0) -> str:
     """Says what -1.0 resolves to for each registered network, so ``ros2 param describe`` answers it."""
     own = ", ".join(f"{name} {getattr(spec, field)}" for name, spec in NETWORKS.items())
-    return f"{what} in [0, 1]; {NETWORK_DEFAULT_NOTE} ({own})"
+    return f"{what} in [0, {high:g}]; {NETWORK_DEFAULT_NOTE} ({own})"
 
 
 def check_threshold(name: str, value: float) -> None:
-    """ValueError, with what to use instead, for a negative threshold other than -1.0."""
+    """ValueError, with what to use instead, for a negative value other than -1 of a NETWORK_OWN parameter."""
     if value < 0.0 and value != NETWORK_DEFAULT:
-        raise ValueError(f"{name} {value} is negative: use a value in [0, 1], or {NETWORK_DEFAULT_NOTE}")
+        bounds = PARAMETERS[name].bounds
+        high = bounds[1] if bounds else 1.0
+        raise ValueError(f"{name} {value} is negative: use a value in [0, {high:g}], or {NETWORK_DEFAULT_NOTE}")
 
 
 def effective_threshold(name: str, value: float, network_default: float) -> float:
-    """The threshold the decoder uses for parameter ``name`` set to ``value`` (checked)."""
+    """The value the decoder uses for NETWORK_OWN parameter ``name`` set to ``value`` (checked)."""
     check_threshold(name, value)
     return network_default if value == NETWORK_DEFAULT else value
 
@@ -80,6 +84,15 @@ PARAMETERS: dict[str, NodeParameter] = {
         True,
     ),
     "max_people": NodeParameter(100, "at most this many people per image", (1, 1000), True),
+    "min_keypoints": NodeParameter(
+        -1, _threshold_description("people need this many keypoints", "min_keypoints", 1000), (-1, 1000), True
+    ),
+    "min_pose_score": NodeParameter(
+        NETWORK_DEFAULT,
+        _threshold_description("people need this score (mean keypoint + mean link score)", "min_pose_score", 2.0),
+        (NETWORK_DEFAULT, 2.0),
+        True,
+    ),
     "overlay": NodeParameter(
         DEFAULT_OVERLAY, "overlay flags: comma-separated mix of box, links, keypoints, or none", None, True
     ),
@@ -110,7 +123,7 @@ def check_value(name: str, value: str | float | int | bool) -> None:
         raise ValueError(f"{name} {as_text(value)} is out of range [{low}, {high}]")
     if spec.choices is not None and value not in spec.choices:
         raise ValueError(f"{name} {value!r} is not one of {', '.join(spec.choices)}")
-    if name in THRESHOLDS:
+    if name in NETWORK_OWN:
         check_threshold(name, float(value))
 
 

@@ -87,6 +87,7 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
                             const int* __restrict__ link_keypoints, const int* __restrict__ paf_channels,
                             const int* __restrict__ counts,
                             const double* __restrict__ parts, int max_parts, int samples, double link_threshold,
+                            double sample_threshold, double min_aligned_fraction, int distance_prior,
                             double* __restrict__ tables, int* __restrict__ kept_pairs, int* __restrict__ order,
                             int* __restrict__ connection_counts, double* __restrict__ connection_scores,
                             int* __restrict__ connection_pairs)
@@ -116,13 +117,22 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
         const double ya = parts_a[3 * i], xa = parts_a[3 * i + 1];
         const double dy = parts_b[3 * j] - ya, dx = parts_b[3 * j + 1] - xa;
         const double length = sqrt(dy * dy + dx * dx);
+        const double divisor = fmax(length, 1e-6);
         double sum = 0.0;
-        for (int t = 0; t < samples; ++t) {
+        int aligned = 0;
+        for (int t = 0; t < samples; ++t) {  // the NumPy decoder's arithmetic, in its order
             const double f = (t + 0.5) / samples;
             const double x = xa + dx * f, y = ya + dy * f;
-            sum += sample_map(paf_x, height, width, x, y) * dx + sample_map(paf_y, height, width, x, y) * dy;
+            const double along =
+                (sample_map(paf_x, height, width, x, y) * dx + sample_map(paf_y, height, width, x, y) * dy) / divisor;
+            sum += along;
+            aligned += along > sample_threshold;
         }
-        const double score = length < 1e-6 ? 0.0 : (sum / samples) / length;
+        const double mean = sum / samples;
+        const double prior = distance_prior ? fmin(0.0, 0.5 * height / divisor - 1.0) : 0.0;
+        // OpenPose's criteria: enough aligned samples, and a positive mean once long links pay the prior
+        const bool passes = length >= 1e-6 && aligned > min_aligned_fraction * samples && mean + prior > 0.0;
+        const double score = passes ? mean : -INFINITY;
         table[q] = score;
         if (score > link_threshold) {
             const int slot = atomicAdd(&kept_count, 1);
@@ -227,7 +237,8 @@ __global__ void __launch_bounds__(1024)
 assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict__ link_keypoints,
          const int* __restrict__ counts, const double* __restrict__ parts, const int* __restrict__ connection_counts,
          const double* __restrict__ connection_scores, const int* __restrict__ connection_pairs, int min_keypoints,
-         double min_pose_score, int max_people, double scale_x, double offset_x, double scale_y, double offset_y,
+         double min_pose_score, int complete_min_keypoints, double complete_min_score, unsigned int torso_neck,
+         unsigned int torso_hips, int max_people, double scale_x, double offset_x, double scale_y, double offset_y,
          double* __restrict__ entry_score, double* __restrict__ entry_left,
          int* __restrict__ entry_key, unsigned char* __restrict__ entry_size, double* __restrict__ person_link_scores,
          int* __restrict__ header, int* __restrict__ people_ends, double* __restrict__ people_scores,
@@ -412,7 +423,8 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
         }
         int n = 0, m = 0;
         double sum = 0.0, left = 0.0, link_sum = 0.0;
-        for (unsigned int rest = __ballot_sync(0xffffffffu, candidate >= 0); rest; rest &= rest - 1) {
+        const unsigned int present = __ballot_sync(0xffffffffu, candidate >= 0);
+        for (unsigned int rest = present; rest; rest &= rest - 1) {
             const int k = __ffs(rest) - 1;
             const double x = __shfl_sync(0xffffffffu, row_x, k);
             left = n == 0 ? x : fmin(left, x);
@@ -427,7 +439,12 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
         }
         double score = sum / n;
         if (m > 0) score += link_sum / m;
-        if (lane == 0 && n >= min_keypoints && !(score < min_pose_score)) {
+        // The person filter (DecodeParams; assembly._kept on the host): strong, or complete with a torso.
+        const bool has_torso = (present & torso_neck) == torso_neck && (torso_hips == 0 || (present & torso_hips));
+        const bool kept = n >= min_keypoints &&
+                          (!(score < min_pose_score) || (complete_min_keypoints > 0 && n >= complete_min_keypoints &&
+                                                         has_torso && !(score < complete_min_score)));
+        if (lane == 0 && kept) {
             const int slot = atomicAdd(&valid, 1);  // compacted; the key keeps creation order for ties
             entry_score[slot] = score;
             entry_left[slot] = left;
