@@ -58,11 +58,10 @@ class ImageListener:
         self.context.try_shutdown()
 
 
-def test_file_source_publishes_each_photo_once_in_the_chosen_encoding_then_exits(photo_folder, tmp_path):
-    namespace = unique_namespace("source_once")
-    listener = ImageListener(namespace)
-    parameters = {"source": str(photo_folder / "*.png"), "rate": 5.0, "loop": False, "encoding": "mono8"}
-    source = NodeProcess("ros2_posenet.ros.file_source", namespace, parameters, tmp_path / "source.log")
+def publish_folder_once(namespace: str, parameters: dict, log, compressed: bool = False) -> list:
+    """What the file source publishes of a folder, run once to its end (no loop), as a listener got it."""
+    listener = ImageListener(namespace, compressed=compressed)
+    source = NodeProcess("ros2_posenet.ros.file_source", namespace, {**parameters, "loop": False}, log)
     try:
         source.process.wait(timeout=60)
         time.sleep(0.5)
@@ -70,33 +69,26 @@ def test_file_source_publishes_each_photo_once_in_the_chosen_encoding_then_exits
         listener.close()
     assert source.stop() == 0, source.log()
     assert "end of" in source.log() and "after 2 frames" in source.log()
-    assert [(m.encoding, m.width, m.height, m.header.frame_id) for m in listener.images] == [
-        ("mono8", 640, 480, "camera")
-    ] * 2
-    for msg, name in zip(listener.images, PHOTOS, strict=True):  # natural order, the photos' own pixels
+    return listener.images
+
+
+def test_file_source_publishes_each_photo_once_in_the_chosen_encoding_then_exits(photo_folder, tmp_path):
+    parameters = {"source": str(photo_folder / "*.png"), "rate": 5.0, "encoding": "mono8"}
+    images = publish_folder_once(unique_namespace("source_once"), parameters, tmp_path / "source.log")
+    assert [(m.encoding, m.width, m.height, m.header.frame_id) for m in images] == [("mono8", 640, 480, "camera")] * 2
+    for msg, name in zip(images, PHOTOS, strict=True):  # natural order, the photos' own pixels
         image = image_to_bgr(msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data)
         assert np.array_equal(image, load_photo(name)), name  # the basketball photos are grey
-    assert listener.images[0].header.stamp != listener.images[1].header.stamp
+    assert images[0].header.stamp != images[1].header.stamp
 
 
 @pytest.mark.parametrize("codec", ["png", "jpeg"])
 def test_file_source_publishes_compressed_images_as_image_transport_does(photo_folder, tmp_path, codec):
-    namespace = unique_namespace(f"source_{codec}")
-    listener = ImageListener(namespace, compressed=True)
-    parameters = {"source": str(photo_folder), "rate": 5.0, "loop": False, "image_transport": "compressed"}
-    source = NodeProcess(
-        "ros2_posenet.ros.file_source", namespace, {**parameters, "compressed_format": codec}, tmp_path / "source.log"
-    )
-    try:
-        source.process.wait(timeout=60)
-        time.sleep(0.5)
-    finally:
-        listener.close()
-    assert source.stop() == 0, source.log()
-    assert [m.format for m in listener.images] == [f"bgr8; {codec} compressed bgr8"] * 2
-    for msg, name in zip(listener.images, PHOTOS, strict=True):
-        image = compressed_to_bgr(msg.format, msg.data)
-        error = np.abs(image.astype(int) - load_photo(name)).mean()
+    parameters = {"source": str(photo_folder), "rate": 5.0, "image_transport": "compressed", "compressed_format": codec}
+    images = publish_folder_once(unique_namespace(f"source_{codec}"), parameters, tmp_path / "source.log", True)
+    assert [m.format for m in images] == [f"bgr8; {codec} compressed bgr8"] * 2
+    for msg, name in zip(images, PHOTOS, strict=True):
+        error = np.abs(compressed_to_bgr(msg.format, msg.data).astype(int) - load_photo(name)).mean()
         assert error == 0 if codec == "png" else error < 3, (name, error)
 
 

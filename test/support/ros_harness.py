@@ -51,19 +51,15 @@ def ros_args(namespace: str, parameters: dict[str, object]) -> list[str]:
     return args
 
 
-class NodeProcess:
-    """``python -m <module>`` with ROS arguments; its output goes to a file the test can read."""
+class LoggedProcess:
+    """A process whose output goes to a file the test can read, and waits on what it logs."""
 
-    def __init__(self, module: str, namespace: str, parameters: dict[str, object], log_path: Path) -> None:
+    what = "process"
+
+    def __init__(self, command: list[str], log_path: Path, env: dict[str, str], cwd: Path, **popen) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", module, *ros_args(namespace, parameters)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **ROS_ENVIRONMENT},
-            cwd=REPO,
-        )
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd, **popen)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -76,12 +72,22 @@ class NodeProcess:
             if text in log:
                 return log
             if self.process.poll() is not None:
-                pytest.fail(f"node exited ({self.process.returncode}) before logging {text!r}:\n{log}")
+                pytest.fail(f"{self.what} exited ({self.process.returncode}) before logging {text!r}:\n{log}")
             time.sleep(0.05)
-        pytest.fail(f"no {text!r} in the node log after {timeout} s:\n{self.log()}")
+        pytest.fail(f"no {text!r} in the {self.what} log after {timeout} s:\n{self.log()}")
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+
+class NodeProcess(LoggedProcess):
+    """``python -m <module>`` with ROS arguments."""
+
+    what = "node"
+
+    def __init__(self, module: str, namespace: str, parameters: dict[str, object], log_path: Path) -> None:
+        command = [sys.executable, "-m", module, *ros_args(namespace, parameters)]
+        super().__init__(command, log_path, {**os.environ, **ROS_ENVIRONMENT}, REPO)
 
     def rss_mib(self) -> float:
         """Resident memory of the node process."""

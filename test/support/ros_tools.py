@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import pytest
 
-from support.ros_harness import DOMAIN_ID, REPO
+from support.ros_harness import DOMAIN_ID, REPO, LoggedProcess
 
 KIT = REPO.parent / "shared" / "ros-tools"
 VENV = REPO / ".venv"
@@ -123,33 +123,17 @@ def ros2_until(workspace: Workspace, expected: str | tuple[str, ...], *args: str
         time.sleep(0.5)
 
 
-class Launch:
-    """``ros2 launch ros2_posenet FILE ARGS`` in its own process group; its output in a file."""
+class Launch(LoggedProcess):
+    """``ros2 launch ros2_posenet FILE ARGS`` in its own process group."""
+
+    what = "ros2 launch"
 
     def __init__(self, workspace: Workspace, launch_file: str, *arguments: str, log: Path) -> None:
-        self.log_path = log
-        self._log = log.open("wb")
-        self.process = subprocess.Popen(
-            ["ros2", "launch", "ros2_posenet", launch_file, *arguments],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=workspace.env,
-            cwd=workspace.root,
-            start_new_session=True,
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        command = ["ros2", "launch", "ros2_posenet", launch_file, *arguments]
+        super().__init__(command, log, workspace.env, workspace.root, start_new_session=True)
 
     def wait_log(self, text: str, timeout: float = 90.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.log():
-                return self.log()
-            if self.process.poll() is not None:
-                pytest.fail(f"ros2 launch ended ({self.process.returncode}) before {text!r}:\n{self.log()}")
-            time.sleep(0.1)
-        pytest.fail(f"no {text!r} after {timeout} s:\n{self.log()}")
+        return super().wait_log(text, timeout)
 
     def wait(self, timeout: float = 90.0) -> int:
         try:
