@@ -19,6 +19,7 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
@@ -143,7 +144,10 @@ class FileSourceNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``posenet_file_source``: publish until the input ends (no loop) or Ctrl-C."""
-    rclpy.init(args=args)
+    # No rclpy signal handlers: its SIGINT handler shuts the context down from another thread, which
+    # can free the publisher under a frame being published (seen once as a segfault at Ctrl-C).
+    # Python's own handler raises KeyboardInterrupt in this thread, between callbacks, instead.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
         node = FileSourceNode()
     except (PoseNetError, ParameterException, ValueError) as error:
