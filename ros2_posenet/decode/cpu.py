@@ -50,12 +50,13 @@ def find_peaks(cmap: np.ndarray, params: DecodeParams) -> list[np.ndarray]:
     threshold is rounded to float32, the maps' type, before the strict comparison.
     """
     _, height, width = cmap.shape
-    padded = np.pad(cmap, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
-    is_peak = cmap > np.float32(params.keypoint_threshold)
-    for dy, dx in _NEIGHBOURS:
-        is_peak &= cmap >= padded[:, 1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
-    ks, ys, xs = np.nonzero(is_peak)
+    ks, ys, xs = np.nonzero(cmap > np.float32(params.keypoint_threshold))  # few pixels: test only these
     values = cmap[ks, ys, xs]
+    padded = np.pad(cmap, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    is_peak = np.ones(len(values), dtype=bool)
+    for dy, dx in _NEIGHBOURS:
+        is_peak &= values >= padded[ks, ys + 1 + dy, xs + 1 + dx]
+    ks, ys, xs, values = ks[is_peak], ys[is_peak], xs[is_peak], values[is_peak]
     order = np.lexsort((-values, ks))  # stable: equal values keep nonzero's raster order
     table = np.stack([ys, xs, values], axis=1).astype(np.float32)[order]
     bounds = np.searchsorted(ks[order], np.arange(cmap.shape[0] + 1))
@@ -105,55 +106,102 @@ def link_scores(
     start = np.concatenate([np.repeat(points[a], len(points[b]), axis=0) for a, b in topology.links])
     end = np.concatenate([np.tile(points[b], (len(points[a]), 1)) for a, b in topology.links])
     links = np.repeat(np.arange(topology.num_links), pairs)
-    # Each link's PAF as one complex map x + iy: one gather reads both components.
-    x_channels, y_channels = (list(channels) for channels in zip(*topology.paf_channels, strict=True))
-    flat = paf.reshape(paf.shape[0], -1)
-    vectors = (flat[x_channels].astype(np.float64) + 1j * flat[y_channels]).ravel()
+    field = LinkField(paf, topology)
     scores = np.concatenate(
         [
-            _score_pairs(
-                vectors, paf.shape[1:], links[i : i + _BATCH], start[i : i + _BATCH], end[i : i + _BATCH], params
-            )
+            _score_pairs(field, links[i : i + _BATCH], start[i : i + _BATCH], end[i : i + _BATCH], params)
             for i in range(0, len(links), _BATCH)
         ]
     )
     return [table.reshape(shape) for table, shape in zip(np.split(scores, np.cumsum(pairs)[:-1]), shapes, strict=True)]
 
 
+class LinkField:
+    """Each link's PAF as the decoders read it: the float32 maps as they are, of which only the
+    sampled pixels are read (no conversion of the whole field)."""
+
+    def __init__(self, paf: np.ndarray, topology: Topology) -> None:
+        self.flat = paf.reshape(-1)
+        self.height, self.width = paf.shape[1:]
+        x_channels, y_channels = (np.array(c, dtype=np.int64) for c in zip(*topology.paf_channels, strict=True))
+        self.x_planes, self.y_planes = x_channels * self.height * self.width, y_channels * self.height * self.width
+
+
 def _score_pairs(
-    vectors: np.ndarray,
-    size: tuple[int, int],
-    links: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-    params: DecodeParams,
+    field: LinkField, links: np.ndarray, start: np.ndarray, end: np.ndarray, params: DecodeParams
 ) -> np.ndarray:
-    """Line integrals of candidate pairs ``start -> end`` (rows of ``[y, x]``) over the PAF of
-    ``links``; ``vectors`` holds each link's map as complex ``x + iy``, row-major, one after another."""
-    height, width = size
+    """Scores of candidate pairs ``start -> end`` (rows of ``[y, x]``) of ``links``: the mean alignment
+    over ``link_samples`` points, or -inf where OpenPose's criteria fail.
+
+    A pair needs more than ``min_aligned_fraction`` of its samples aligned, so a few spread samples
+    that all fail reject it, and the many wrong pairs of a crowd are not sampled in full. The
+    arithmetic is the CUDA kernel's, and the sum runs in sample order as there.
+    """
+    height, samples = field.height, params.link_samples
     delta = end - start
     length = np.sqrt(delta[:, 0] ** 2 + delta[:, 1] ** 2)
-    fractions = (np.arange(params.link_samples) + 0.5) / params.link_samples
-    ys = np.clip(start[:, 0:1] + delta[:, 0:1] * fractions, 0, height - 1)  # (n, S)
+    divisor = np.maximum(length, 1e-6)
+    needed = int(np.floor(params.min_aligned_fraction * samples)) + 1  # aligned > fraction * samples
+    screen = np.unique(np.linspace(0, samples - 1, min(samples - needed + 1, samples)).round().astype(np.int64))
+    screened = _alignment(field, links, start, delta, divisor, screen, samples)
+    alive = np.flatnonzero((screened > params.sample_threshold).any(axis=1) | (len(screen) == samples))
+    rest = np.setdiff1d(np.arange(samples), screen)
+    along = np.empty((len(alive), samples))
+    along[:, screen] = screened[alive]
+    along[:, rest] = _alignment(field, links[alive], start[alive], delta[alive], divisor[alive], rest, samples)
+    aligned = (along > params.sample_threshold).sum(axis=1)
+    length, divisor = length[alive], divisor[alive]
+    total = along[:, 0].copy()
+    for column in range(1, samples):  # summed in sample order, as the CUDA kernel does
+        total += along[:, column]
+    mean = total / samples
+    prior = np.minimum(0.0, 0.5 * height / divisor - 1.0) if params.distance_prior else 0.0
+    passes = (length >= 1e-6) & (aligned > params.min_aligned_fraction * samples) & (mean + prior > 0)
+    scores = np.full(len(start), -np.inf)
+    scores[alive] = np.where(passes, mean, -np.inf)
+    return scores
+
+
+def _positions(
+    start: np.ndarray, delta: np.ndarray, steps: np.ndarray, samples: int, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, len(steps)) clamped y and x of samples ``steps`` of ``samples`` along each pair."""
+    height, width = size
+    fractions = (steps + 0.5) / samples
+    ys = np.clip(start[:, 0:1] + delta[:, 0:1] * fractions, 0, height - 1)
     xs = np.clip(start[:, 1:2] + delta[:, 1:2] * fractions, 0, width - 1)
+    return ys, xs
+
+
+def _alignment(
+    field: LinkField,
+    links: np.ndarray,
+    start: np.ndarray,
+    delta: np.ndarray,
+    divisor: np.ndarray,
+    steps: np.ndarray,
+    samples: int,
+) -> np.ndarray:
+    """(n, len(steps)) PAF alignment ``(paf_x * dx + paf_y * dy) / |d|`` at samples ``steps`` of
+    ``samples`` along each pair, bilinear as the kernel's sample_map (float64 from the float32 maps)."""
+    height, width = field.height, field.width
+    ys, xs = _positions(start, delta, steps, samples, (height, width))
     y0 = np.floor(ys)
     x0 = np.floor(xs)
     fy = ys - y0
     fx = xs - x0
-    top_left = links[:, None] * (height * width) + y0.astype(np.int64) * width + x0.astype(np.int64)
+    top_left = y0.astype(np.int64) * width + x0.astype(np.int64)
     right = x0 < width - 1
     bottom_left = top_left + (y0 < height - 1) * width
-    top = vectors.take(top_left)
-    top += (vectors.take(top_left + right) - top) * fx
-    bottom = vectors.take(bottom_left)
-    bottom += (vectors.take(bottom_left + right) - bottom) * fx
-    top += (bottom - top) * fy  # bilinear PAF vector at each sample
-    along = (top.real * delta[:, 1:2] + top.imag * delta[:, 0:1]) / np.maximum(length, 1e-6)[:, None]  # (n, S)
-    total = along[:, 0].copy()
-    for column in range(1, along.shape[1]):  # summed in sample order, as the CUDA kernel does
-        total += along[:, column]
-    mean = total / params.link_samples
-    aligned = (along > params.sample_threshold).sum(axis=1)
-    prior = np.minimum(0.0, 0.5 * height / np.maximum(length, 1e-6) - 1.0) if params.distance_prior else 0.0
-    passes = (length >= 1e-6) & (aligned > params.min_aligned_fraction * params.link_samples) & (mean + prior > 0)
-    return np.where(passes, mean, -np.inf)
+    flat = field.flat
+
+    def bilinear(planes: np.ndarray) -> np.ndarray:
+        base = planes[:, None]
+        top = flat.take(base + top_left).astype(np.float64)
+        top += (flat.take(base + top_left + right) - top) * fx
+        bottom = flat.take(base + bottom_left).astype(np.float64)
+        bottom += (flat.take(base + bottom_left + right) - bottom) * fx
+        return top + (bottom - top) * fy
+
+    dot = bilinear(field.x_planes[links]) * delta[:, 1:2] + bilinear(field.y_planes[links]) * delta[:, 0:1]
+    return dot / divisor[:, None]
