@@ -94,7 +94,8 @@ def main() -> int:
         row |= {"ratio": round(ours / theirs, 2), "ours_found": found[(index, "ours")]}
         row |= {"trt_pose_found": found[(index, "trt_pose")]}
         rows.append(row)
-        print(f"{count:>6} {ours:9.3f} {theirs:12.3f} {ours / theirs:6.2f} {found[(index, 'ours')]:>12} {row['trt_pose_found']:>10}")
+        found_both = f"{row['ours_found']:>12} {row['trt_pose_found']:>10}"
+        print(f"{count:>6} {ours:9.3f} {theirs:12.3f} {ours / theirs:6.2f} {found_both}")
     write_results(args.json, args.runs, rows, maps=f"{SIZE[1]}x{SIZE[0]}", topology=BODY.name)
     return 0
 
