@@ -31,8 +31,9 @@ from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
 from ros2_posenet.overlay import DEFAULT_OVERLAY, draw_overlay, parse_overlay_flags
 from ros2_posenet.pose import Pose
 from ros2_posenet.posenet import PoseNet, parse_input_size
-from ros2_posenet.sources import Frame, FrameSink, FrameSource, OutputError, open_input, open_output
+from ros2_posenet.sources import CaptureSource, Frame, FrameSink, FrameSource, OutputError, open_input, open_output
 from ros2_posenet.timing import StageTimer
+from ros2_posenet.tracking import PoseTracker
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -110,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_argument(_pose_score),
         help="people need this score, mean keypoint + mean link score, in [0, 2] (network's own)",
     )
+    parser.add_argument(
+        "--track",
+        action=argparse.BooleanOptionalAction,
+        help="give people ids that persist across frames (default: on for videos and cameras, off for images)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write all poses of all frames to this JSON file")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no per-frame lines, no progress bar, only warnings in the log"
@@ -170,7 +176,9 @@ def run(args: argparse.Namespace) -> int:
         output_timer = StageTimer()
         batch = Batch()
         try:
-            process_frames(net, source, sink, args.overlay, args.quiet, output_timer, batch)
+            track = args.track if args.track is not None else isinstance(source, CaptureSource)
+            tracker = PoseTracker(net.topology.num_keypoints) if track else None
+            process_frames(net, source, sink, args.overlay, args.quiet, output_timer, batch, tracker)
         finally:  # whatever ends the run, the frames already done are written
             summary = {**net.timings.summary(), **output_timer.summary()}
             if args.json:
@@ -212,9 +220,11 @@ def process_frames(
     quiet: bool,
     timer: StageTimer,
     batch: Batch,
+    tracker: PoseTracker | None = None,
 ) -> None:
-    """Run every frame into ``batch`` (overlay+write timed in ``timer``). A frame that cannot be processed
-    or written is skipped with one line; the poses of a frame whose overlay could not be written are kept."""
+    """Run every frame into ``batch`` (overlay+write timed in ``timer``), ``tracker`` giving track ids. A frame
+    that cannot be processed or written is skipped with one line; the poses of a frame whose overlay could
+    not be written are kept."""
     start = time.perf_counter()
     # The bar goes to stderr and only where stderr is a terminal (disable=None), so logs stay clean.
     bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=True if quiet or source.count == 1 else None)
@@ -223,6 +233,8 @@ def process_frames(
             for frame in source:
                 try:
                     poses = net.process(frame.image, channel_order="bgr")
+                    if tracker is not None:
+                        poses = tracker.update(poses)
                 except (PoseNetError, ValueError) as error:
                     _skip(batch, frame, f"skipping frame {frame.index} ({frame.source}): {_one_line(error)}")
                     bar.update(1)

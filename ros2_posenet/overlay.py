@@ -10,7 +10,7 @@ import numpy as np
 from ros2_posenet.pose import PixelMapping, Pose
 from ros2_posenet.topology import Color, Topology, default_colors
 
-OVERLAY_FLAGS = ("box", "links", "keypoints")
+OVERLAY_FLAGS = ("box", "links", "keypoints", "track")  # track: colour people by track id, print the id
 DEFAULT_OVERLAY = "links,keypoints"
 # jetson-inference poseNet's own spellings (its --overlay help: box, links, keypoints, none; its code
 # also takes boxes, link and keypoint), accepted so that its users' flags work unchanged.
@@ -64,18 +64,27 @@ def draw_overlay(
     thickness, radius = _stroke_sizes(canvas.shape[0], canvas.shape[1])
     colors = [_bgr(color) for color in topology.colors]
     for pose in poses:
+        by_track = "track" in flags and pose.track_id > 0
+        track_color = _bgr(_BOX_COLORS[pose.track_id % len(_BOX_COLORS)])
+        left, top, right, bottom = (int(round(v)) for v in pose.box)
         if "box" in flags and pose.keypoints:
-            left, top, right, bottom = (int(round(v)) for v in pose.box)
-            box_color = _bgr(_BOX_COLORS[pose.id % len(_BOX_COLORS)])
+            box_color = track_color if by_track else _bgr(_BOX_COLORS[pose.id % len(_BOX_COLORS)])
             cv2.rectangle(canvas, (left, top), (right, bottom), box_color, thickness, cv2.LINE_AA)
         points = {k.id: (int(round(k.x)), int(round(k.y))) for k in pose.keypoints}
         if "links" in flags:
             for a, b in pose.links:
                 if a in points and b in points:
-                    cv2.line(canvas, points[a], points[b], colors[a], thickness, cv2.LINE_AA)
+                    cv2.line(
+                        canvas, points[a], points[b], track_color if by_track else colors[a], thickness, cv2.LINE_AA
+                    )
         if "keypoints" in flags:
             for keypoint_id, point in points.items():
-                cv2.circle(canvas, point, radius, colors[keypoint_id], -1, cv2.LINE_AA)
+                cv2.circle(canvas, point, radius, track_color if by_track else colors[keypoint_id], -1, cv2.LINE_AA)
+        if by_track and pose.keypoints:
+            corner = (left, max(top - 2 * radius, radius * 3))
+            cv2.putText(
+                canvas, f"#{pose.track_id}", corner, cv2.FONT_HERSHEY_SIMPLEX, radius / 8, track_color, thickness
+            )
     return canvas
 
 

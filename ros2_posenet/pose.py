@@ -52,6 +52,8 @@ class Pose:
 
     Coordinates are in the pixels of whatever the pose was decoded against: map pixels
     straight out of a decoder, input-image pixels once ``PoseNet`` has mapped them back.
+    ``track_id`` is the person's id across frames (tracking.py): 1, 2, ... for a confirmed track,
+    0 for a pose not tracked (tracking off, or a person seen too few times yet to get an id).
     """
 
     id: int
@@ -59,16 +61,23 @@ class Pose:
     links: tuple[tuple[int, int], ...]
     score: float = 0.0
     box: tuple[float, float, float, float] = field(init=False)
+    track_id: int = 0
 
     def __init__(
-        self, id: int, keypoints: tuple[Keypoint, ...], links: tuple[tuple[int, int], ...], score: float = 0.0
+        self,
+        id: int,
+        keypoints: tuple[Keypoint, ...],
+        links: tuple[tuple[int, int], ...],
+        score: float = 0.0,
+        track_id: int = 0,
     ) -> None:
         # One dict for all fields: decoders build a Pose per person per frame, and a frozen
         # dataclass's generated __init__ sets each field through object.__setattr__ (slow).
         xs = [k.x for k in keypoints] or [0.0]
         ys = [k.y for k in keypoints] or [0.0]
         box = (min(xs), min(ys), max(xs), max(ys))
-        _set(self, "__dict__", {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box})
+        fields = {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box, "track_id": track_id}
+        _set(self, "__dict__", fields)
 
     @classmethod
     def _with_box(
@@ -81,7 +90,14 @@ class Pose:
     ) -> Pose:
         """A Pose whose box the caller computed with array code (the GPU decoder): no per-keypoint scan."""
         pose = object.__new__(cls)
-        _set(pose, "__dict__", {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box})
+        fields = {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box, "track_id": 0}
+        _set(pose, "__dict__", fields)
+        return pose
+
+    def tracked(self, track_id: int) -> Pose:
+        """This pose with ``track_id`` set (the box is kept, not recomputed)."""
+        pose = object.__new__(type(self))
+        _set(pose, "__dict__", {**self.__dict__, "track_id": track_id})
         return pose
 
     @property
@@ -111,12 +127,13 @@ class Pose:
         for keypoint in self.keypoints:
             x, y = transform(keypoint.x, keypoint.y)
             moved.append(keypoint._replace(x=float(x), y=float(y)))
-        return Pose(id=self.id, keypoints=tuple(moved), links=self.links, score=self.score)
+        return Pose(id=self.id, keypoints=tuple(moved), links=self.links, score=self.score, track_id=self.track_id)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form, the one the CLI writes and tests compare."""
         return {
             "id": self.id,
+            "track_id": self.track_id,
             "score": round(self.score, 4),
             "box": [round(v, 2) for v in self.box],
             "keypoints": [

@@ -218,6 +218,26 @@ def test_video_to_video(photos: Path, tmp_path: Path, capsys: pytest.CaptureFixt
         assert_keypoints_inside(frame)
 
 
+def test_videos_are_tracked_and_images_are_not(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two players of a (still) clip keep two ids once confirmed on the 3rd frame; --no-track and
+    image inputs give 0: not tracked."""
+    video = make_video(tmp_path / "clip.avi", photos, frames=6)
+    for extra, tracked in (([], True), (["--no-track"], False)):
+        report = tmp_path / f"track{len(extra)}.json"
+        code, _, err = run_main([str(video), "--json", str(report), "--input-size", "224x192", *extra], capsys)
+        assert code == 0, err
+        ids = [sorted(p["track_id"] for p in f["poses"]) for f in json.loads(report.read_text())["frames"]]
+        if tracked:
+            assert ids[0] == ids[1] == [0, 0] and ids[2] == ids[5] and len(set(ids[2])) == 2 and 0 not in ids[2], ids
+        else:
+            assert {i for frame in ids for i in frame} == {0}, ids
+    report = tmp_path / "images.json"
+    code, _, err = run_main([str(photos), "--json", str(report), "--input-size", "224x192"], capsys)
+    assert code == 0 and {p["track_id"] for f in json.loads(report.read_text())["frames"] for p in f["poses"]} == {0}
+
+
 def test_console_script_on_an_image(photos: Path, tmp_path: Path) -> None:
     report = tmp_path / "script.json"
     result = run_script([str(photos / "basketball1.png"), "--json", str(report), "--network", DEFAULT_NETWORK])
