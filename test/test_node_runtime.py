@@ -210,6 +210,34 @@ def test_thresholds_are_the_network_own_unless_set_and_minus_one_restores_them(g
     assert decoding(probe) == own
 
 
+def tracks(probe: Probe, image, frame_id: str | None = None, back: bool = False) -> list[int]:
+    """The track ids of the reply to one frame of ``image`` (sorted); ``back``: stamped before the last."""
+    msg = probe.image_msg(image)
+    if frame_id is not None:
+        msg.header.frame_id = frame_id
+    if back:
+        msg.header.stamp.sec -= 500
+    return sorted(p.track_id for p in probe.request(msg, overlay=False)[0].poses)
+
+
+def test_people_keep_track_ids_until_the_camera_changes_or_time_goes_back(graph):
+    node, probe = graph
+    image = load_photo("basketball1.png")  # two players: the same two ids once confirmed
+    assert all(r.successful for r in probe.set_parameters(track_min_hits=2))
+    seen = [tracks(probe, image, "cam_a") for _ in range(4)]
+    assert seen[0] == [0, 0] and seen[1] == seen[3] and 0 not in seen[1] and len(set(seen[1])) == 2, seen
+    again = [tracks(probe, image, "cam_b") for _ in range(2)]
+    assert again[0] == [0, 0] and min(again[1]) > max(seen[1]), again  # new camera: new ids, never reused
+    assert "tracks reset: frame_id 'cam_a' -> 'cam_b'" in node.wait_log("tracks reset: frame_id")
+    assert tracks(probe, image, "cam_b", back=True) == [0, 0]
+    assert "tracks reset: time went back" in node.wait_log("time went back")
+    assert all(r.successful for r in probe.set_parameters(tracking=False))
+    assert tracks(probe, image, "cam_b") == tracks(probe, image, "cam_b") == [0, 0]
+    assert all(r.successful for r in probe.set_parameters(tracking=True, track_min_hits=3))
+    (refused,) = probe.set_parameters(track_min_hits=0)
+    assert not refused.successful and "range" in refused.reason
+
+
 def test_library_log_reaches_the_node_log(graph):
     """The backend choice and its reasons (Python logging in the library) appear in the node's rclpy log."""
     node, _ = graph

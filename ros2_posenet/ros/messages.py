@@ -43,6 +43,7 @@ def _object_pose(index: int, pose: Pose) -> ObjectPose:
     left, top, right, bottom = (float(v) for v in pose.box)
     return ObjectPose(
         id=index,
+        track_id=int(pose.track_id),
         score=float(pose.score),
         left=left,
         top=top,
@@ -77,6 +78,7 @@ def poses_from_msg(msg: PoseArray) -> list[Pose]:
             keypoints=tuple(Keypoint(int(k.id), k.name, float(k.x), float(k.y), float(k.score)) for k in p.keypoints),
             links=tuple((int(link.keypoint_a), int(link.keypoint_b)) for link in p.links),
             score=float(p.score),
+            track_id=int(p.track_id),
         )
         for p in msg.poses
     ]

@@ -55,6 +55,7 @@ from ros2_posenet.ros.params import (
 )
 from ros2_posenet.ros.reason_log import ReasonLog, reason_kind
 from ros2_posenet.ros.spin import run_until_shutdown
+from ros2_posenet.tracking import PoseTracker, TrackerParams
 
 NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1
@@ -63,6 +64,7 @@ OVERLAY_MAX_PIXELS = 1920 * 1080  # larger frames get an overlay scaled down to 
 COUNTERS = ("received", "processed", "dropped", "rejected", "failed", "callback_errors")
 WORKER_STOP_TIMEOUT = 10.0  # seconds a frame in flight gets to finish at shutdown
 _REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
+TRACKING_PARAMETERS = ("tracking", "track_max_age", "track_min_hits")
 DECODE_PARAMETERS = (*NETWORK_OWN, "max_people")  # node parameters that are DecodeParams fields of the same name
 # What the node reports of the decoder's settings (log and /diagnostics); the last two come from the network.
 DECODE_REPORTED = (*DECODE_PARAMETERS, "complete_min_keypoints", "complete_min_score")
@@ -193,6 +195,9 @@ class PoseNetNode(LifecycleNode):
         self.network_params = net.decode_params  # the network's own thresholds and person filter
         net.decode_params = self._decode_params(net.decode_params, {n: self.param(n) for n in DECODE_PARAMETERS})
         self._net = net
+        self.tracker = PoseTracker(net.topology.num_keypoints)
+        self._tracking = self._tracker_params({})
+        self._last_header: Any = None
         self.poses_pub = self.create_publisher(PoseArray, "poses", 10)
         self.overlay_pub = self.create_publisher(Image, "overlay", 2)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -280,6 +285,30 @@ class PoseNetNode(LifecycleNode):
                 self.destroy_publisher(publisher)
             self.get_logger().info("network released")
 
+    def _tracker_params(self, changes: dict[str, Any]) -> TrackerParams | None:
+        """The tracking parameters with ``changes`` applied; None when tracking is off."""
+        value = {name: changes.get(name, self.param(name)) for name in TRACKING_PARAMETERS}
+        if not value["tracking"]:
+            return None
+        return TrackerParams(max_age=int(value["track_max_age"]), min_hits=int(value["track_min_hits"]))
+
+    def _track(self, poses: list, header: Header) -> list:
+        """Track ids for one frame (the parameters as they are at its start); tracks reset where the
+        camera changed (frame_id) or time went back (a replayed recording, a restarted bag)."""
+        params = self._tracking
+        if params is None:
+            self.tracker.reset()
+            return poses
+        last, self._last_header = self._last_header, header
+        if last is not None:
+            went_back = (header.stamp.sec, header.stamp.nanosec) < (last.stamp.sec, last.stamp.nanosec)
+            if header.frame_id != last.frame_id or went_back:
+                why = f"frame_id {last.frame_id!r} -> {header.frame_id!r}" if not went_back else "time went back"
+                self.get_logger().info(f"tracks reset: {why}")
+                self.tracker.reset()
+        self.tracker.params = params
+        return self.tracker.update(poses)
+
     def _decode_params(self, current: DecodeParams, values: dict[str, Any]) -> DecodeParams:
         """``current`` with node parameter ``values`` applied, -1 (NETWORK_OWN) as the network's own.
 
@@ -313,9 +342,11 @@ class PoseNetNode(LifecycleNode):
             if self._net is None:  # unconfigured: stored now, used by the next configure
                 return SetParametersResult(successful=True)
             decode = self._decode_params(self.net.decode_params, decode_changes)
+            tracking = self._tracker_params(changes)
         except (ValueError, TypeError) as error:
             return SetParametersResult(successful=False, reason=str(error))
         self.net.decode_params = decode
+        self._tracking = tracking  # the worker takes it at its next frame
         self.overlay_flags = flags
         self.publish_overlay = bool(changes.get("publish_overlay", self.publish_overlay))
         if decode_changes:
@@ -361,7 +392,7 @@ class PoseNetNode(LifecycleNode):
             self._count_problem("rejected", f"rejected: {kind}", f"frame rejected: {error}")
             return
         try:
-            poses = self.net.process(image)
+            poses = self._track(self.net.process(image), msg.header)
             with self._condition:
                 if not self._active:  # deactivated while this frame was in flight: dropped
                     return

@@ -103,6 +103,18 @@ PARAMETERS: dict[str, NodeParameter] = {
         (1, 100_000_000),
     ),
     "stats_period": NodeParameter(5.0, "seconds between statistics log lines and /diagnostics messages", (0.5, 3600.0)),
+    "tracking": NodeParameter(
+        True,
+        "give people track_id values that persist across frames (reset when frame_id changes or time goes back)",
+        None,
+        True,
+    ),
+    "track_max_age": NodeParameter(
+        15, "frames a confirmed track keeps its id without a detection (occlusions, missed frames)", (0, 1000), True
+    ),
+    "track_min_hits": NodeParameter(
+        3, "frames in a row before a person gets a track_id (0 until then)", (1, 100), True
+    ),
     "image_transport": NodeParameter(
         "raw",
         "raw: sensor_msgs/Image on the image topic; compressed: sensor_msgs/CompressedImage (jpeg, png) on "
