@@ -108,3 +108,35 @@ def test_reset_forgets_the_tracks_and_ids_are_not_reused():
 def test_bad_tracker_parameters_are_refused():
     with pytest.raises(ValueError, match="min_hits"):
         TrackerParams(min_hits=0)
+
+
+def test_street_video_walkers_keep_their_ids():
+    """vtest.avi, frames 0-199 (looked at frame by frame where it matters): the man walking left fast
+    along the road from about (647, 283) is found in every frame 2-21 and keeps one id; people keep ids
+    for long stretches (one walker 120 frames); about 14 people appear in these frames, some only far
+    away at the top; the ids given stay near that number."""
+    import cv2
+    from support.photos import photo_path
+
+    from ros2_posenet.posenet import PoseNet
+
+    net = PoseNet(backend="onnxruntime-cpu")
+    tracker = PoseTracker(net.topology.num_keypoints)
+    capture = cv2.VideoCapture(str(photo_path("vtest.avi")))
+    lives: dict[int, list[tuple[int, float, float]]] = {}
+    try:
+        for index in range(200):
+            ok, frame = capture.read()
+            assert ok
+            for pose in tracker.update(net.process(frame)):
+                if pose.track_id:
+                    lives.setdefault(pose.track_id, []).append((index, (pose.left + pose.right) / 2, pose.bottom))
+    finally:
+        capture.release()
+        net.close()
+    runner = [track for track, life in lives.items() if life[0][0] == 2 and abs(life[0][1] - 647) < 15]
+    assert len(runner) == 1, lives
+    frames = [index for index, _, _ in lives[runner[0]]]
+    assert frames[:20] == list(range(2, 22)), frames
+    assert max(len(life) for life in lives.values()) >= 100
+    assert len(lives) <= 16, sorted((track, len(life)) for track, life in lives.items())
