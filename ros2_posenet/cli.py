@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 import cv2
 from tqdm import tqdm
 
+from ros2_posenet.depth import CameraModel, DepthError, depth_file_for, pose_points_3d, read_depth_file
 from ros2_posenet.engines import BACKENDS
 from ros2_posenet.engines.base import PRECISIONS, EngineOptions
 from ros2_posenet.errors import PoseNetError
@@ -116,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="give people ids that persist across frames (default: on for videos and cameras, off for images)",
     )
+    parser.add_argument(
+        "--depth",
+        metavar="PATH",
+        help="depth aligned to the image(s) for 3D keypoints: a 16-bit PNG/TIFF in mm, a float TIFF/.npy in m, "
+        "or a folder of them named like the images; needs --camera-info",
+    )
+    parser.add_argument("--camera-info", metavar="YAML", help="the colour camera's calibration (ROS camera_info YAML)")
     parser.add_argument("--json", metavar="PATH", help="write all poses of all frames to this JSON file")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no per-frame lines, no progress bar, only warnings in the log"
@@ -138,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the following arguments are required: INPUT")
     if (args.model is None) != (args.topology is None):
         parser.error("--model and --topology go together")
+    if (args.depth is None) != (args.camera_info is None):
+        parser.error("--depth and --camera-info go together")
     try:
         return run(args)
     except (PoseNetError, ValueError, OSError) as error:
@@ -151,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Open the input and output (fast one-line errors before any model loads), load the network, run."""
     source = open_input(args.input, warn=_write_stderr)
+    camera = CameraModel.from_yaml(args.camera_info) if args.camera_info else None
     sink = None
     try:
         sink = open_output(args.output, source.count, source.fps) if args.output else None
@@ -178,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             track = args.track if args.track is not None else isinstance(source, CaptureSource)
             tracker = PoseTracker(net.topology.num_keypoints) if track else None
-            process_frames(net, source, sink, args.overlay, args.quiet, output_timer, batch, tracker)
+            annotate = FrameAnnotator(tracker, args.depth, camera)
+            process_frames(net, source, sink, args.overlay, args.quiet, output_timer, batch, annotate)
         finally:  # whatever ends the run, the frames already done are written
             summary = {**net.timings.summary(), **output_timer.summary()}
             if args.json:
@@ -212,6 +224,26 @@ class Batch:
     wall: float = 0.0
 
 
+class FrameAnnotator:
+    """What a frame's poses get after decoding: track ids (``tracker``), 3D points (``depth`` + ``camera``)."""
+
+    def __init__(self, tracker: PoseTracker | None, depth: str | None, camera: CameraModel | None) -> None:
+        self.tracker, self.depth, self.camera = tracker, depth, camera
+
+    def __call__(self, frame: Frame, poses: list[Pose]) -> list[Pose]:
+        if self.tracker is not None:
+            poses = self.tracker.update(poses)
+        if self.depth is not None and self.camera is not None:
+            height, width = frame.image.shape[:2]
+            if (width, height) != (self.camera.width, self.camera.height):
+                raise DepthError(
+                    f"the camera info is for {self.camera.width}x{self.camera.height}, the image {width}x{height}"
+                )
+            depth = read_depth_file(depth_file_for(self.depth, frame.source))
+            poses = [pose.with_points_3d(pose_points_3d(pose, depth, self.camera)) for pose in poses]
+        return poses
+
+
 def process_frames(
     net: PoseNet,
     source: FrameSource,
@@ -220,11 +252,11 @@ def process_frames(
     quiet: bool,
     timer: StageTimer,
     batch: Batch,
-    tracker: PoseTracker | None = None,
+    annotate: FrameAnnotator | None = None,
 ) -> None:
-    """Run every frame into ``batch`` (overlay+write timed in ``timer``), ``tracker`` giving track ids. A frame
-    that cannot be processed or written is skipped with one line; the poses of a frame whose overlay could
-    not be written are kept."""
+    """Run every frame into ``batch`` (overlay+write timed in ``timer``), ``annotate`` adding track ids and
+    3D. A frame that cannot be processed or written is skipped with one line; the poses of a frame whose
+    overlay could not be written are kept."""
     start = time.perf_counter()
     # The bar goes to stderr and only where stderr is a terminal (disable=None), so logs stay clean.
     bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=True if quiet or source.count == 1 else None)
@@ -233,8 +265,8 @@ def process_frames(
             for frame in source:
                 try:
                     poses = net.process(frame.image, channel_order="bgr")
-                    if tracker is not None:
-                        poses = tracker.update(poses)
+                    if annotate is not None:
+                        poses = annotate(frame, poses)
                 except (PoseNetError, ValueError) as error:
                     _skip(batch, frame, f"skipping frame {frame.index} ({frame.source}): {_one_line(error)}")
                     bar.update(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -54,6 +55,8 @@ class Pose:
     straight out of a decoder, input-image pixels once ``PoseNet`` has mapped them back.
     ``track_id`` is the person's id across frames (tracking.py): 1, 2, ... for a confirmed track,
     0 for a pose not tracked (tracking off, or a person seen too few times yet to get an id).
+    ``points_3d``: with a depth image (depth.py), one (x, y, z) per keypoint in the same order, metres
+    in the camera's optical frame, NaN where the depth had no reading; empty without depth.
     """
 
     id: int
@@ -62,6 +65,7 @@ class Pose:
     score: float = 0.0
     box: tuple[float, float, float, float] = field(init=False)
     track_id: int = 0
+    points_3d: tuple[tuple[float, float, float], ...] = ()
 
     def __init__(
         self,
@@ -77,7 +81,7 @@ class Pose:
         ys = [k.y for k in keypoints] or [0.0]
         box = (min(xs), min(ys), max(xs), max(ys))
         fields = {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box, "track_id": track_id}
-        _set(self, "__dict__", fields)
+        _set(self, "__dict__", {**fields, "points_3d": ()})
 
     @classmethod
     def _with_box(
@@ -91,13 +95,22 @@ class Pose:
         """A Pose whose box the caller computed with array code (the GPU decoder): no per-keypoint scan."""
         pose = object.__new__(cls)
         fields = {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box, "track_id": 0}
-        _set(pose, "__dict__", fields)
+        _set(pose, "__dict__", {**fields, "points_3d": ()})
         return pose
 
     def tracked(self, track_id: int) -> Pose:
         """This pose with ``track_id`` set (the box is kept, not recomputed)."""
+        return self._with(track_id=track_id)
+
+    def with_points_3d(self, points: tuple[tuple[float, float, float], ...]) -> Pose:
+        """This pose with one 3D point per keypoint (depth.py)."""
+        if len(points) != len(self.keypoints):
+            raise ValueError(f"{len(points)} 3D points for {len(self.keypoints)} keypoints")
+        return self._with(points_3d=tuple(points))
+
+    def _with(self, **changes: object) -> Pose:
         pose = object.__new__(type(self))
-        _set(pose, "__dict__", {**self.__dict__, "track_id": track_id})
+        _set(pose, "__dict__", {**self.__dict__, **changes})
         return pose
 
     @property
@@ -127,7 +140,9 @@ class Pose:
         for keypoint in self.keypoints:
             x, y = transform(keypoint.x, keypoint.y)
             moved.append(keypoint._replace(x=float(x), y=float(y)))
-        return Pose(id=self.id, keypoints=tuple(moved), links=self.links, score=self.score, track_id=self.track_id)
+        return Pose(
+            id=self.id, keypoints=tuple(moved), links=self.links, score=self.score, track_id=self.track_id
+        )._with(points_3d=self.points_3d)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form, the one the CLI writes and tests compare."""
@@ -138,7 +153,13 @@ class Pose:
             "box": [round(v, 2) for v in self.box],
             "keypoints": [
                 {"id": k.id, "name": k.name, "x": round(k.x, 2), "y": round(k.y, 2), "score": round(k.score, 4)}
-                for k in self.keypoints
+                | ({"xyz": _metres(self.points_3d[index])} if self.points_3d else {})
+                for index, k in enumerate(self.keypoints)
             ],
             "links": [list(link) for link in self.links],
         }
+
+
+def _metres(point: tuple[float, float, float]) -> list[float] | None:
+    """A 3D point for JSON, to the millimetre; None (null) where there was no depth."""
+    return None if any(math.isnan(v) for v in point) else [round(v, 3) for v in point]
