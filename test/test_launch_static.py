@@ -74,6 +74,15 @@ def test_bad_launch_arguments_are_one_line(name, text, reason):
     assert str(raised.value) == reason or str(raised.value).startswith(reason), str(raised.value)
 
 
+def test_rviz_config_shows_the_3d_markers_in_the_camera_frame():
+    config = yaml.safe_load((REPO / "config" / "posenet.rviz").read_text())
+    (markers,) = [
+        d for d in config["Visualization Manager"]["Displays"] if d["Class"] == "rviz_default_plugins/MarkerArray"
+    ]
+    assert markers["Enabled"] and markers["Topic"]["Value"] == "/markers"
+    assert config["Visualization Manager"]["Global Options"]["Fixed Frame"] == "camera"  # the file source's frame_id
+
+
 def test_rviz_config_shows_the_overlay_image():
     config = yaml.safe_load((REPO / "config" / "posenet.rviz").read_text())
     displays = config["Visualization Manager"]["Displays"]

@@ -73,16 +73,22 @@ def check_frame(
         raise ImageFormatError(f"image too large: {width}x{height} is over the limit of {max_pixels} pixels")
     if layout.channels == 2 and width % 2:
         raise ImageFormatError(f"{encoding} needs an even width, got {width}")
-    row_bytes = width * layout.channels * np.dtype(layout.dtype).itemsize
+    check_rows(height, width, step, size, width * layout.channels * np.dtype(layout.dtype).itemsize, encoding)
+    return layout
+
+
+def check_rows(height: int, width: int, step: int, size: int, row_bytes: int, encoding: str) -> None:
+    """ImageFormatError unless ``size`` bytes hold ``height`` rows of ``step`` bytes, each at least ``row_bytes``."""
+    if height <= 0 or width <= 0:
+        raise ImageFormatError(f"empty image ({width}x{height})")
     if step < row_bytes:
         raise ImageFormatError(f"step {step} is shorter than one row of {width} {encoding} pixels ({row_bytes} bytes)")
     if size != step * height:
         problem = "truncated data" if size < step * height else "data size mismatch"
         raise ImageFormatError(f"{problem}: {size} bytes for {height} rows of step {step} ({step * height} bytes)")
-    return layout
 
 
-def _bytes_of(data: Any, what: str) -> memoryview:
+def bytes_of(data: Any, what: str) -> memoryview:
     """A byte view of a message's ``data`` (bytes, array('B') from rclpy, a list of ints); ImageFormatError
     for anything else: None, a non-contiguous buffer, values over 255."""
     try:
@@ -106,7 +112,7 @@ def image_to_bgr(
     not a buffer of bytes (None, a list of ints is fine too: rclpy gives array('B')) is an
     ImageFormatError, like every other bad frame.
     """
-    buffer = _bytes_of(data, "image data")
+    buffer = bytes_of(data, "image data")
     layout = check_frame(encoding, height, width, step, buffer.nbytes, max_pixels)
     dtype = np.dtype(layout.dtype).newbyteorder(">" if is_bigendian else "<")
     rows = np.frombuffer(buffer, dtype=np.uint8).reshape(height, step)
@@ -208,7 +214,7 @@ def compressed_to_bgr(fmt: str, data: Any, max_pixels: int = DEFAULT_MAX_PIXELS)
     codec = fmt.split(";")[-1].strip().split(" ")[0].lower()
     if "compresseddepth" in fmt.lower().replace(" ", "") or codec not in COMPRESSED_FORMATS:
         raise UnsupportedEncodingError(f"unsupported compressed format {fmt!r}: supported are jpeg and png")
-    encoded = np.frombuffer(_bytes_of(data, "compressed data"), np.uint8)
+    encoded = np.frombuffer(bytes_of(data, "compressed data"), np.uint8)
     try:
         with warnings.catch_warnings():  # Pillow warns of large images; the limit below is ours
             warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)

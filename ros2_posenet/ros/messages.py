@@ -8,8 +8,11 @@ colcon workspace both live in one folder; when the messages were built from the 
 
 from __future__ import annotations
 
+import math
 import pkgutil
 from collections.abc import Sequence
+
+from geometry_msgs.msg import Point
 
 import ros2_posenet
 from ros2_posenet.pose import Keypoint, Pose
@@ -33,9 +36,18 @@ def _link(pair: tuple[int, int]) -> Link:
     return Link(keypoint_a=int(pair[0]), keypoint_b=int(pair[1]))
 
 
-def _keypoint(keypoint: Keypoint) -> KeypointMsg:
+NO_POINT = (math.nan, math.nan, math.nan)  # Keypoint.position without 3D: NaN, never a zero point
+
+
+def _keypoint(keypoint: Keypoint, point: tuple[float, float, float]) -> KeypointMsg:
+    x, y, z = point
     return KeypointMsg(
-        id=int(keypoint.id), name=keypoint.name, x=float(keypoint.x), y=float(keypoint.y), score=float(keypoint.score)
+        id=int(keypoint.id),
+        name=keypoint.name,
+        x=float(keypoint.x),
+        y=float(keypoint.y),
+        score=float(keypoint.score),
+        position=Point(x=float(x), y=float(y), z=float(z)),
     )
 
 
@@ -49,7 +61,13 @@ def _object_pose(index: int, pose: Pose) -> ObjectPose:
         top=top,
         right=right,
         bottom=bottom,
-        keypoints=[_keypoint(k) for k in sorted(pose.keypoints, key=lambda k: k.id)],
+        keypoints=[
+            _keypoint(k, point)
+            for k, point in sorted(
+                zip(pose.keypoints, pose.points_3d or [NO_POINT] * len(pose.keypoints), strict=True),
+                key=lambda pair: pair[0].id,
+            )
+        ],
         links=[_link(link) for link in pose.links],
     )
 
@@ -72,13 +90,15 @@ def pose_array_msg(
 
 def poses_from_msg(msg: PoseArray) -> list[Pose]:
     """The library's poses back from a received PoseArray (for consumers, the demo and tests)."""
-    return [
-        Pose(
+    poses = []
+    for p in msg.poses:
+        pose = Pose(
             id=int(p.id),
             keypoints=tuple(Keypoint(int(k.id), k.name, float(k.x), float(k.y), float(k.score)) for k in p.keypoints),
             links=tuple((int(link.keypoint_a), int(link.keypoint_b)) for link in p.links),
             score=float(p.score),
             track_id=int(p.track_id),
         )
-        for p in msg.poses
-    ]
+        points = tuple((k.position.x, k.position.y, k.position.z) for k in p.keypoints)
+        poses.append(pose.with_points_3d(points) if any(not math.isnan(v) for pt in points for v in pt) else pose)
+    return poses

@@ -28,13 +28,16 @@ from rclpy.exceptions import InvalidParameterTypeException, ParameterException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
 
 from ros2_posenet.decode.params import DecodeParams
+from ros2_posenet.depth import DepthError, pose_points_3d
 from ros2_posenet.errors import PoseNetError, first_line
 from ros2_posenet.overlay import draw_overlay, parse_overlay_flags
 from ros2_posenet.posenet import PoseNet, parse_input_size
+from ros2_posenet.ros.depth_input import DepthPairing, marker_array
 from ros2_posenet.ros.image import (
     ImageFormatError,
     UnsupportedEncodingError,
@@ -61,7 +64,7 @@ NODE_NAME = "posenet"
 EXIT_STARTUP_ERROR = 1
 NAME_CHECK_DELAY = 3.0  # seconds after start before looking for another node of the same name
 OVERLAY_MAX_PIXELS = 1920 * 1080  # larger frames get an overlay scaled down to about this size
-COUNTERS = ("received", "processed", "dropped", "rejected", "failed", "callback_errors")
+COUNTERS = ("received", "processed", "dropped", "rejected", "failed", "callback_errors", "without_depth")
 WORKER_STOP_TIMEOUT = 10.0  # seconds a frame in flight gets to finish at shutdown
 _REASON_LOG_PERIOD = 10.0  # seconds between repeats of one rejection reason in the log
 TRACKING_PARAMETERS = ("tracking", "track_max_age", "track_min_hits")
@@ -92,6 +95,7 @@ class FrameStats:
     rejected: int = 0
     failed: int = 0
     callback_errors: int = 0
+    without_depth: int = 0  # frames published 2D only although depth_topic is set (no pair, no camera_info)
     period_frames: int = 0
     period_received: int = 0
     period_latency: float = 0.0
@@ -198,6 +202,8 @@ class PoseNetNode(LifecycleNode):
         self.tracker = PoseTracker(net.topology.num_keypoints)
         self._tracking = self._tracker_params({})
         self._last_header: Any = None
+        self.pairing = DepthPairing(float(self.param("depth_slop"))) if self.param("depth_topic") else None
+        self.markers_pub = self.create_publisher(MarkerArray, "markers", 10) if self.pairing else None
         self.poses_pub = self.create_publisher(PoseArray, "poses", 10)
         self.overlay_pub = self.create_publisher(Image, "overlay", 2)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -217,6 +223,13 @@ class PoseNetNode(LifecycleNode):
             )
         else:
             self._subscription = self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
+        self._depth_subscriptions = []
+        if self.pairing is not None:
+            pairing = self.pairing
+            self._depth_subscriptions = [
+                self.create_subscription(Image, self.param("depth_topic"), pairing.add_depth, qos_profile_sensor_data),
+                self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data),
+            ]
         self._timers = [self.create_timer(float(self.param("stats_period")), self._report)]
         if not self._name_checked:
             self._name_check = self.create_timer(NAME_CHECK_DELAY, self._warn_if_name_taken)
@@ -256,6 +269,9 @@ class PoseNetNode(LifecycleNode):
         if self._subscription is not None:
             self.destroy_subscription(self._subscription)
             self._subscription = None
+        for subscription in getattr(self, "_depth_subscriptions", []):
+            self.destroy_subscription(subscription)
+        self._depth_subscriptions = []
         for timer in self._timers:
             self.destroy_timer(timer)
         self._timers = []
@@ -281,8 +297,9 @@ class PoseNetNode(LifecycleNode):
         if self._net is not None:
             self._net.close()
             self._net = None
-            for publisher in (self.poses_pub, self.overlay_pub, self.diagnostics_pub):
-                self.destroy_publisher(publisher)
+            for publisher in (self.poses_pub, self.overlay_pub, self.diagnostics_pub, self.markers_pub):
+                if publisher is not None:
+                    self.destroy_publisher(publisher)
             self.get_logger().info("network released")
 
     def _tracker_params(self, changes: dict[str, Any]) -> TrackerParams | None:
@@ -393,13 +410,17 @@ class PoseNetNode(LifecycleNode):
             return
         try:
             poses = self._track(self.net.process(image), msg.header)
+            height, width = image.shape[:2]
+            if self.pairing is not None:
+                poses = self._add_3d(poses, msg.header, width, height)
             with self._condition:
                 if not self._active:  # deactivated while this frame was in flight: dropped
                     return
-            height, width = image.shape[:2]
             self.poses_pub.publish(
                 pose_array_msg(poses, self.net.topology, self.net.network_name, msg.header, width, height)
             )
+            if self.markers_pub is not None:
+                self.markers_pub.publish(marker_array(poses, msg.header))
             if self.publish_overlay:
                 self.overlay_pub.publish(
                     bgr_to_msg(
@@ -423,6 +444,27 @@ class PoseNetNode(LifecycleNode):
             if inference is not None:
                 self.stats.period_inference += inference
                 self.stats.period_inference_frames += 1
+
+    def _add_3d(self, poses: list, header: Header, width: int, height: int) -> list:
+        """The poses with 3D points from the paired depth frame; without one, 2D only and counted."""
+        try:
+            paired = self.pairing.pair(header) if self.pairing is not None else "no depth_topic"
+        except DepthError as error:  # a malformed depth frame costs its 3D only
+            paired = str(error)
+        if not isinstance(paired, str):
+            depth, camera = paired
+            if (camera.width, camera.height) == (width, height):
+                return [pose.with_points_3d(pose_points_3d(pose, depth, camera)) for pose in poses]
+            paired = f"camera_info is for {camera.width}x{camera.height} images, not {width}x{height}"
+        self._count_problem("without_depth", f"2D only: {paired}", f"frame published 2D only: {paired}")
+        return poses
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            if self.pairing is not None:
+                self.pairing.set_camera_info(msg)
+        except DepthError as error:
+            self._count_problem("rejected", "rejected: camera_info", f"camera_info not used: {error}")
 
     def _count_problem(self, counter: str, kind: str, message: str) -> None:
         """Count it in ``stats.<counter>`` and by kind; log each kind at most every few seconds."""

@@ -115,6 +115,14 @@ PARAMETERS: dict[str, NodeParameter] = {
     "track_min_hits": NodeParameter(
         3, "frames in a row before a person gets a track_id (0 until then)", (1, 100), True
     ),
+    "depth_topic": NodeParameter(
+        "",
+        "depth image aligned to the colour image (16UC1 mm or 32FC1 m, REP-118) for 3D keypoints and markers, "
+        "with the colour camera's CameraInfo on camera_info; empty: 2D only",
+    ),
+    "depth_slop": NodeParameter(
+        0.05, "seconds a depth frame's stamp may differ from the colour frame's to be paired", (0.0, 10.0)
+    ),
     "image_transport": NodeParameter(
         "raw",
         "raw: sensor_msgs/Image on the image topic; compressed: sensor_msgs/CompressedImage (jpeg, png) on "
