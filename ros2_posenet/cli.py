@@ -29,7 +29,7 @@ from ros2_posenet.engines.base import PRECISIONS, EngineOptions
 from ros2_posenet.errors import PoseNetError
 from ros2_posenet.models.fetch import search_dirs
 from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
-from ros2_posenet.overlay import DEFAULT_OVERLAY, draw_overlay, parse_overlay_flags
+from ros2_posenet.overlay import DEFAULT_OVERLAY, OVERLAY_FLAGS, draw_overlay, parse_overlay_flags
 from ros2_posenet.pose import Pose
 from ros2_posenet.posenet import PoseNet, parse_input_size
 from ros2_posenet.sources import CaptureSource, Frame, FrameSink, FrameSource, OutputError, open_input, open_output
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FLAGS",
         type=_argument(parse_overlay_flags),
         default=parse_overlay_flags(DEFAULT_OVERLAY),
-        help=f"comma-separated mix of box, links, keypoints, or none (default {DEFAULT_OVERLAY})",
+        help=f"comma-separated mix of {', '.join(OVERLAY_FLAGS)}, or none (default {DEFAULT_OVERLAY})",
     )
     parser.add_argument(
         "--threshold", metavar="X", type=_argument(_fraction), help="keypoint (CMAP) threshold in [0, 1]"

@@ -129,3 +129,15 @@ def test_a_huge_image_gets_a_bounded_overlay_with_the_poses_where_they_belong() 
         x, y = (keypoint.x + 0.5) / 4 - 0.5, (keypoint.y + 0.5) / 4 - 0.5
         assert tuple(drawn[round(y), round(x)]) == tuple(reversed(TOPOLOGY.colors[keypoint.id]))
     assert draw_overlay(grey(), [make_pose()], TOPOLOGY, "keypoints", max_pixels=1000 * 1000).shape == (480, 640, 3)
+
+
+def test_the_track_flag_colours_a_tracked_person_by_id_and_prints_it() -> None:
+    tracked, untracked = make_pose().tracked(3), make_pose()
+    by_track = draw_overlay(grey(), [tracked], TOPOLOGY, "links,keypoints,track")
+    a, b, c = (tuple(by_track[y, x]) for x, y in ((20, 20), (60, 20), (60, 60)))
+    assert a == b == c != (128, 128, 128), (a, b, c)  # one colour for the whole person
+    assert by_track[:18, 10:60].std() > 0, "the id is printed above the person"
+    other = draw_overlay(grey(), [make_pose().tracked(4)], TOPOLOGY, "keypoints,track")
+    assert tuple(other[20, 20]) != a  # another track, another colour
+    plain = draw_overlay(grey(), [untracked], TOPOLOGY, "links,keypoints")
+    assert np.array_equal(draw_overlay(grey(), [untracked], TOPOLOGY, "links,keypoints,track"), plain)  # id 0

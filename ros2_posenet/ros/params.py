@@ -14,7 +14,7 @@ from typing import NamedTuple
 from ros2_posenet.engines import BACKENDS
 from ros2_posenet.engines.base import MAX_THREADS, PRECISIONS
 from ros2_posenet.models.registry import DEFAULT_NETWORK, NETWORKS
-from ros2_posenet.overlay import DEFAULT_OVERLAY
+from ros2_posenet.overlay import DEFAULT_OVERLAY, OVERLAY_FLAGS
 
 
 class NodeParameter(NamedTuple):
@@ -94,7 +94,7 @@ PARAMETERS: dict[str, NodeParameter] = {
         True,
     ),
     "overlay": NodeParameter(
-        DEFAULT_OVERLAY, "overlay flags: comma-separated mix of box, links, keypoints, or none", None, True
+        DEFAULT_OVERLAY, f"overlay flags: comma-separated mix of {', '.join(OVERLAY_FLAGS)}, or none", None, True
     ),
     "publish_overlay": NodeParameter(True, "publish the overlay image on the overlay topic", None, True),
     "max_image_pixels": NodeParameter(
