@@ -116,3 +116,33 @@ def test_without_the_onnx_package_the_node_says_how_to_get_it(tmp_path):
         "posenet_node: error: mobilenet-thin-body is converted with the onnx package, which is not installed: "
         "pip install onnx"
     ]
+
+
+def test_ctrl_c_while_the_network_loads_is_a_clean_exit(tmp_path):
+    """SIGINT arrives in the main thread as KeyboardInterrupt (the node installs no rclpy signal
+    handlers: theirs shut the context down under a frame being published); during the network's
+    load it ends the node cleanly too."""
+    import signal
+
+    from support.ros_harness import NodeProcess
+
+    node = NodeProcess(
+        "ros2_posenet.ros.node", unique_namespace("early"), {"input_size": "224x192"}, tmp_path / "n.log"
+    )
+    node.wait_log("backend auto:")  # choosing the backend: the network is loading
+    node.process.send_signal(signal.SIGINT)
+    assert node.process.wait(timeout=30) == 0, node.log()
+    assert "Traceback" not in node.log(), node.log()
+
+
+def test_sigterm_ends_the_node_cleanly(tmp_path):
+    """ros2 launch sends SIGTERM when SIGINT did not end a process in time."""
+    import signal
+
+    from support.ros_harness import NodeProcess
+
+    node = NodeProcess("ros2_posenet.ros.node", unique_namespace("term"), {"input_size": "224x192"}, tmp_path / "n.log")
+    node.wait_log("listening on")
+    node.process.send_signal(signal.SIGTERM)
+    assert node.process.wait(timeout=30) == 0, node.log()
+    assert "Traceback" not in node.log() and "network released" in node.log(), node.log()

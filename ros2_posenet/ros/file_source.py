@@ -19,14 +19,13 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from ros2_posenet.errors import PoseNetError
 from ros2_posenet.ros.image import COMPRESSED_FORMATS, SUPPORTED_ENCODINGS, bgr_to_compressed, bgr_to_fields
 from ros2_posenet.ros.params import IMAGE_TRANSPORTS
-from ros2_posenet.ros.spin import run_until_shutdown
+from ros2_posenet.ros.spin import init_rclpy, run_until_shutdown
 from ros2_posenet.sources import Frame, FrameSource, open_input
 
 NODE_NAME = "posenet_file_source"
@@ -144,10 +143,7 @@ class FileSourceNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``posenet_file_source``: publish until the input ends (no loop) or Ctrl-C."""
-    # No rclpy signal handlers: its SIGINT handler shuts the context down from another thread, which
-    # can free the publisher under a frame being published (seen once as a segfault at Ctrl-C).
-    # Python's own handler raises KeyboardInterrupt in this thread, between callbacks, instead.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    init_rclpy(args)
     try:
         node = FileSourceNode()
     except (PoseNetError, ParameterException, ValueError) as error:

@@ -14,6 +14,7 @@ Bad frames, failing frames and failing callbacks are counted by kind (reason_log
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -57,7 +58,7 @@ from ros2_posenet.ros.params import (
     effective_threshold,
 )
 from ros2_posenet.ros.reason_log import ReasonLog, reason_kind
-from ros2_posenet.ros.spin import run_until_shutdown
+from ros2_posenet.ros.spin import init_rclpy, run_until_shutdown
 from ros2_posenet.tracking import PoseTracker, TrackerParams
 
 NODE_NAME = "posenet"
@@ -525,21 +526,28 @@ class PoseNetNode(LifecycleNode):
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``posenet_node``: spin until Ctrl-C; exit code 1 with one line if it cannot start."""
     try:
-        rclpy.init(args=args)
+        init_rclpy(args)
     except RCLError as error:  # malformed --ros-args, e.g. a trailing -p
         print(f"posenet_node: error: {first_line(error)}", file=sys.stderr)
         return EXIT_STARTUP_ERROR
     node = None
     try:
         node = PoseNetNode()
+        if node.param("autostart"):
+            node.log_transition_errors = False
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                return _startup_failed(node, node.configure_error or "configure failed")
+            node.log_transition_errors = True
+            node.trigger_activate()
     except (ParameterException, ValueError) as error:
         return _startup_failed(node, str(error))
-    if node.param("autostart"):
-        node.log_transition_errors = False
-        if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-            return _startup_failed(node, node.configure_error or "configure failed")
-        node.log_transition_errors = True
-        node.trigger_activate()
+    except KeyboardInterrupt:  # Ctrl-C while the network loads (an engine build takes minutes)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if node is not None:
+            node.stop()
+            node.destroy_node()
+        rclpy.try_shutdown()
+        return 0
     run_until_shutdown(node, node.callback_failed, release=node.stop)
     return 0
 

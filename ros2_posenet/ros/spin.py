@@ -14,6 +14,7 @@ from collections.abc import Callable
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 
 def spin_until_shutdown(
@@ -36,6 +37,20 @@ def spin_until_shutdown(
         executor.shutdown()
 
 
+def init_rclpy(args: list[str] | None) -> None:
+    """``rclpy.init`` without rclpy's signal handlers: theirs shut the context down from another thread,
+    which can free a publisher under a frame being published (seen as a SIGSEGV at Ctrl-C, now and
+    then). Python's own SIGINT handler raises KeyboardInterrupt in the main thread instead, between
+    callbacks, and SIGTERM (ros2 launch's escalation) does the same here."""
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_until_shutdown(
     node: Node,
     on_error: Callable[[Exception], object],
@@ -53,6 +68,7 @@ def run_until_shutdown(
         pass
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         release()
         node.destroy_node()
         with contextlib.suppress(KeyboardInterrupt):  # rclpy puts Python's handler back as it shuts down
