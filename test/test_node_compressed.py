@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from support.photos import load_photo
 from support.poses import match_people
-from support.ros_harness import SMALL_INPUT, NodeProcess, Probe, require_ros, unique_namespace
+from support.ros_harness import SMALL_INPUT, NodeProcess, node_graph, require_ros
 
 require_ros()
 
@@ -21,16 +21,9 @@ MAX_PIXELS = 1280 * 960
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
-    namespace = unique_namespace("compressed")
     parameters = {"input_size": SMALL_INPUT, "image_transport": "compressed", "max_image_pixels": MAX_PIXELS}
-    node = NodeProcess("ros2_posenet.ros.node", namespace, parameters, tmp_path_factory.mktemp("node") / "node.log")
-    probe = Probe(namespace)
-    try:
-        node.wait_log(f"listening on {namespace}/image/compressed")
-        yield node, probe
-    finally:
-        probe.close()
-        assert node.stop() == 0, node.log()
+    with node_graph("compressed", parameters, tmp_path_factory.mktemp("node"), "/image/compressed") as graph:
+        yield graph
 
 
 def encoded(image: np.ndarray, extension: str) -> bytes:

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 from support.photos import load_photo
-from support.ros_harness import SMALL_INPUT, NodeProcess, Probe, require_ros, unique_namespace
+from support.ros_harness import SMALL_INPUT, Probe, node_graph, require_ros
 
 require_ros()
 
@@ -22,20 +22,13 @@ FX, FY, CX, CY = 500.0, 510.0, 319.5, 239.5
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
-    namespace = unique_namespace("depth")
     parameters = {"input_size": SMALL_INPUT, "depth_topic": "depth", "depth_slop": 0.05, "stats_period": 1.0}
-    node = NodeProcess("ros2_posenet.ros.node", namespace, parameters, tmp_path_factory.mktemp("node") / "node.log")
-    probe = Probe(namespace)
-    probe.depth_publisher = probe.node.create_publisher(Image, "depth", qos_profile_sensor_data)
-    probe.info_publisher = probe.node.create_publisher(CameraInfo, "camera_info", 10)
-    probe.markers = []
-    probe.node.create_subscription(MarkerArray, "markers", probe._keep(probe.markers), 50)
-    try:
-        node.wait_log("listening on")
+    with node_graph("depth", parameters, tmp_path_factory.mktemp("node")) as (node, probe):
+        probe.depth_publisher = probe.node.create_publisher(Image, "depth", qos_profile_sensor_data)
+        probe.info_publisher = probe.node.create_publisher(CameraInfo, "camera_info", 10)
+        probe.markers = []
+        probe.node.create_subscription(MarkerArray, "markers", probe._keep(probe.markers), 50)
         yield node, probe
-    finally:
-        probe.close()
-        assert node.stop() == 0, node.log()
 
 
 def camera_info(probe: Probe) -> CameraInfo:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from support.photos import load_photo
 from support.poses import assert_same_people
-from support.ros_harness import NodeProcess, Probe, require_ros, unique_namespace
+from support.ros_harness import node_graph, require_ros
 
 require_ros()
 
@@ -22,16 +22,9 @@ WIRE_TOLERANCE = 0.01  # pixels and scores travel as float32
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
-    """The node at the default network and size, and a probe that has seen it answer."""
-    namespace = unique_namespace("photos")
-    node = NodeProcess("ros2_posenet.ros.node", namespace, {}, tmp_path_factory.mktemp("node") / "node.log")
-    probe = Probe(namespace)
-    try:
-        node.wait_log("listening on")
-        yield node, probe
-    finally:
-        probe.close()
-        assert node.stop() == 0, node.log()
+    """The node at the default network and size, and a probe beside it."""
+    with node_graph("photos", {}, tmp_path_factory.mktemp("node")) as graph:
+        yield graph
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ the package's built messages are missing (scripts/build_ros_msgs.sh builds them)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -259,3 +260,18 @@ class Probe:
 
 def unique_namespace(tag: str) -> str:
     return f"/t{os.getpid()}_{tag}"
+
+
+@contextlib.contextmanager
+def node_graph(tag: str, parameters: dict[str, object], folder: Path, ready: str = "listening on"):
+    """The pose node in its own namespace and a probe beside it: (node, probe) once the node logs
+    ``ready``; afterwards both stop, and the node must have exited 0."""
+    namespace = unique_namespace(tag)
+    node = NodeProcess("ros2_posenet.ros.node", namespace, parameters, folder / "node.log")
+    probe = Probe(namespace)
+    try:
+        node.wait_log(ready)
+        yield node, probe
+    finally:
+        probe.close()
+        assert node.stop() == 0, node.log()
