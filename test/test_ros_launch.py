@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import cv2
 import pytest
@@ -255,3 +256,32 @@ def test_colcon_test_runs_the_test_modules(workspace):
         cwd=workspace.root,
     )
     assert re.search(r"test_ros_image\.xunit\.xml: [1-9]\d* tests, 0 errors, 0 failures", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("argument", [None, "dds_profile:=none"])
+def test_the_profile_reaches_the_node_unless_turned_off(workspace, tmp_path, argument):
+    """What the node process gets in its environment (ros2 launch refuses an empty value, hence none)."""
+    launch = launched(workspace, tmp_path, "posenet.launch.py", *([argument] if argument else []))
+    try:
+        launch.wait_log("listening on")
+        (pid,) = [p.name for p in Path("/proc").glob("[0-9]*") if _runs_node(p, workspace)]
+        environment = dict(
+            entry.split("=", 1) for entry in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in entry
+        )
+    finally:
+        launch.stop()
+    profile = environment.get("FASTDDS_DEFAULT_PROFILES_FILE")
+    if argument is None:
+        assert profile is not None and profile.endswith("share/ros2_posenet/config/fastdds.xml"), profile
+    else:
+        assert profile is None, profile
+
+
+def _runs_node(proc: Path, workspace: Workspace) -> bool:
+    try:
+        command = (proc / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(part.endswith(b"lib/ros2_posenet/posenet_node") for part in command[:2]) and str(
+        workspace.prefix
+    ).encode() in b" ".join(command)

@@ -53,7 +53,7 @@ def _common_arguments(input_topic: str, camera: bool) -> list[DeclareLaunchArgum
         DeclareLaunchArgument(
             "dds_profile",
             default_value=_share("config", "fastdds.xml"),
-            description=f"Fast DDS profile for camera-sized images ({PROFILE_VARIABLE}); empty: none. "
+            description=f"Fast DDS profile for camera-sized images ({PROFILE_VARIABLE}); none: no profile. "
             "Not applied when the variable is set already or RMW_IMPLEMENTATION is not Fast DDS",
         ),
         DeclareLaunchArgument("rviz", default_value="false", description="start rviz2 with the overlay image"),
@@ -97,7 +97,8 @@ def _profile_environment(context: LaunchContext) -> list[Action]:
     profile = LaunchConfiguration("dds_profile").perform(context)
     middleware = os.environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")  # Fast DDS: ROS 2's default
     variables = [PROFILE_VARIABLE] + ([HUMBLE_PROFILE_VARIABLE] if os.environ.get("ROS_DISTRO") == "humble" else [])
-    if not profile or not middleware.startswith("rmw_fastrtps") or any(v in os.environ for v in variables):
+    off = not profile or profile.lower() == "none"  # ros2 launch refuses an empty value: dds_profile:=none
+    if off or not middleware.startswith("rmw_fastrtps") or any(v in os.environ for v in variables):
         return []
     if not os.path.isfile(profile):
         raise RuntimeError(f"dds_profile:={profile} is not a file")
