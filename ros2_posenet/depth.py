@@ -20,7 +20,12 @@ import numpy as np
 from ros2_posenet.errors import PoseNetError
 from ros2_posenet.pose import Pose
 
-DEPTH_ENCODINGS = ("16UC1", "mono16", "32FC1")  # REP-118 (mono16: drivers that publish 16UC1 under that name)
+# REP-118 encodings and their pixel type (mono16: drivers that publish 16UC1 under that name)
+DEPTH_DTYPES: dict[str, np.dtype] = {
+    "16UC1": np.dtype(np.uint16),
+    "mono16": np.dtype(np.uint16),
+    "32FC1": np.dtype(np.float32),
+}
 WINDOW_FRACTION = 0.02  # window radius, as a fraction of the person's box height (at least 1 pixel)
 FOREGROUND_M = 0.25  # readings this far behind the near quarter are background seen past the limb
 
@@ -71,24 +76,29 @@ class CameraModel:
             raise DepthError(f"cannot read camera info {path}: {type(error).__name__}: {error}") from None
 
 
+def depth_dtype(encoding: str) -> np.dtype:
+    """The pixel type of a REP-118 depth encoding; DepthError for any other encoding."""
+    if encoding not in DEPTH_DTYPES:
+        raise DepthError(f"unsupported depth encoding {encoding!r}: use one of {', '.join(DEPTH_DTYPES)} (REP-118)")
+    return DEPTH_DTYPES[encoding]
+
+
 def depth_in_metres(depth: np.ndarray, encoding: str) -> np.ndarray:
     """A float32 HxW depth image in metres with NaN where there is no reading (REP-118 units)."""
-    if encoding in ("16UC1", "mono16"):
+    dtype = depth_dtype(encoding)
+    if dtype == np.uint16:
         if depth.dtype != np.uint16:
             raise DepthError(f"{encoding} depth must be uint16 millimetres, got {depth.dtype}")
         metres = depth.astype(np.float32) / 1000.0
         metres[depth == 0] = np.nan
         return metres
-    if encoding == "32FC1":
-        metres = depth.astype(np.float32, copy=True)
-        metres[~np.isfinite(metres) | (metres <= 0)] = np.nan
-        return metres
-    raise DepthError(f"unsupported depth encoding {encoding!r}: use one of {', '.join(DEPTH_ENCODINGS)} (REP-118)")
+    metres = depth.astype(np.float32, copy=True)
+    metres[~np.isfinite(metres) | (metres <= 0)] = np.nan
+    return metres
 
 
 def keypoint_depth(depth: np.ndarray, x: float, y: float, radius: int) -> float:
     """Robust depth (metres) at (x, y) of a depth image in metres: NaN without a valid reading."""
-    height, width = depth.shape
     column, row = int(round(x)), int(round(y))
     window = depth[max(row - radius, 0) : row + radius + 1, max(column - radius, 0) : column + radius + 1]
     readings = window[np.isfinite(window)]

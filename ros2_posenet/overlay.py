@@ -21,6 +21,11 @@ SPELLINGS = {"boxes": "box", "link": "links", "keypoint": "keypoints"}
 _BOX_COLORS = default_colors(12)
 
 
+def track_color(number: int) -> Color:
+    """The RGB colour of box or track ``number``: one palette for the overlay and the rviz markers."""
+    return _BOX_COLORS[number % len(_BOX_COLORS)]
+
+
 def parse_overlay_flags(text: str) -> frozenset[str]:
     """``"box,links"`` -> ``{"box", "links"}``; ``"none"`` -> empty set. ValueError says what is allowed."""
     names = [SPELLINGS.get(name, name) for name in (part.strip().lower() for part in text.split(","))]
@@ -65,26 +70,22 @@ def draw_overlay(
     colors = [_bgr(color) for color in topology.colors]
     for pose in poses:
         by_track = "track" in flags and pose.track_id > 0
-        track_color = _bgr(_BOX_COLORS[pose.track_id % len(_BOX_COLORS)])
+        track_bgr = _bgr(track_color(pose.track_id))
         left, top, right, bottom = (int(round(v)) for v in pose.box)
         if "box" in flags and pose.keypoints:
-            box_color = track_color if by_track else _bgr(_BOX_COLORS[pose.id % len(_BOX_COLORS)])
+            box_color = track_bgr if by_track else _bgr(track_color(pose.id))
             cv2.rectangle(canvas, (left, top), (right, bottom), box_color, thickness, cv2.LINE_AA)
         points = {k.id: (int(round(k.x)), int(round(k.y))) for k in pose.keypoints}
         if "links" in flags:
             for a, b in pose.links:
                 if a in points and b in points:
-                    cv2.line(
-                        canvas, points[a], points[b], track_color if by_track else colors[a], thickness, cv2.LINE_AA
-                    )
+                    cv2.line(canvas, points[a], points[b], track_bgr if by_track else colors[a], thickness, cv2.LINE_AA)
         if "keypoints" in flags:
             for keypoint_id, point in points.items():
-                cv2.circle(canvas, point, radius, track_color if by_track else colors[keypoint_id], -1, cv2.LINE_AA)
+                cv2.circle(canvas, point, radius, track_bgr if by_track else colors[keypoint_id], -1, cv2.LINE_AA)
         if by_track and pose.keypoints:
             corner = (left, max(top - 2 * radius, radius * 3))
-            cv2.putText(
-                canvas, f"#{pose.track_id}", corner, cv2.FONT_HERSHEY_SIMPLEX, radius / 8, track_color, thickness
-            )
+            cv2.putText(canvas, f"#{pose.track_id}", corner, cv2.FONT_HERSHEY_SIMPLEX, radius / 8, track_bgr, thickness)
     return canvas
 
 

@@ -18,14 +18,13 @@ from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
-from ros2_posenet.depth import CameraModel, DepthError, depth_in_metres
+from ros2_posenet.depth import CameraModel, DepthError, depth_dtype, depth_in_metres
+from ros2_posenet.overlay import track_color
 from ros2_posenet.pose import Pose
 from ros2_posenet.ros.image import ImageFormatError, bytes_of, check_rows
 
 QUEUE = 5  # depth frames kept: a camera's depth stream runs at about the colour rate
 MARKER_LIFETIME_S = 0.5  # markers of a person no longer seen vanish by themselves
-_DEPTH_DTYPES = {"16UC1": "u2", "mono16": "u2", "32FC1": "f4"}
-_TRACK_COLOURS = ((0.9, 0.3, 0.2), (0.2, 0.7, 0.3), (0.2, 0.4, 0.9), (0.9, 0.8, 0.2), (0.7, 0.3, 0.8), (0.2, 0.8, 0.8))
 
 
 def _seconds(stamp: Any) -> float:
@@ -34,10 +33,7 @@ def _seconds(stamp: Any) -> float:
 
 def depth_msg_to_metres(msg: Any) -> np.ndarray:
     """A sensor_msgs/Image of depth as float32 metres with NaN for no reading; DepthError in one line."""
-    kind = _DEPTH_DTYPES.get(msg.encoding)
-    if kind is None:
-        return depth_in_metres(np.zeros((1, 1), np.float32), msg.encoding)  # raises: unsupported encoding
-    dtype = np.dtype(kind).newbyteorder(">" if msg.is_bigendian else "<")
+    dtype = depth_dtype(msg.encoding).newbyteorder(">" if msg.is_bigendian else "<")
     try:
         data = bytes_of(msg.data, "depth data")
         check_rows(msg.height, msg.width, msg.step, data.nbytes, msg.width * dtype.itemsize, msg.encoding)
@@ -89,7 +85,7 @@ def marker_array(poses: list[Pose], header: Any) -> MarkerArray:
         points = {k.id: p for k, p in zip(pose.keypoints, pose.points_3d, strict=True) if not np.isnan(p).any()}
         if not points:
             continue
-        red, green, blue = _TRACK_COLOURS[(pose.track_id or index) % len(_TRACK_COLOURS)]
+        red, green, blue = (value / 255 for value in track_color(pose.track_id or index))  # the overlay's colour
         colour = ColorRGBA(r=red, g=green, b=blue, a=1.0)
         identity = pose.track_id if pose.track_id else 100000 + index  # untracked people: their place this frame
         joints = _marker(header, identity * 2, Marker.SPHERE_LIST, 0.06, colour)
