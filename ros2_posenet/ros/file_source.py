@@ -23,7 +23,13 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from ros2_posenet.errors import PoseNetError
-from ros2_posenet.ros.image import COMPRESSED_FORMATS, SUPPORTED_ENCODINGS, bgr_to_compressed, bgr_to_fields
+from ros2_posenet.ros.image import (
+    COMPRESSED_FORMATS,
+    SUPPORTED_ENCODINGS,
+    bgr_to_compressed,
+    bgr_to_fields,
+    transport_topic,
+)
 from ros2_posenet.ros.params import IMAGE_TRANSPORTS
 from ros2_posenet.ros.spin import init_rclpy, run_until_shutdown
 from ros2_posenet.sources import Frame, FrameSource, open_input
@@ -87,11 +93,7 @@ class FileSourceNode(Node):
             )
         self.source = open_input(self.spec, warn=self.get_logger().warning)
         self.frames: Iterator[Frame] = iter(self.source)
-        if self.transport == "compressed":  # image_transport's convention: <base topic>/compressed
-            topic = self.resolve_topic_name("image") + "/compressed"
-            self.publisher = self.create_publisher(CompressedImage, topic, qos_profile_sensor_data)
-        else:
-            self.publisher = self.create_publisher(Image, "image", qos_profile_sensor_data)
+        self.publisher = self.create_publisher(*transport_topic(self, self.transport), qos_profile_sensor_data)
         self.create_timer(1.0 / float(self.get_parameter("rate").value), self._tick)
         self.get_logger().info(f"publishing {self.spec} on {self.publisher.topic_name}")
 

@@ -200,6 +200,16 @@ def bgr_to_msg(image: np.ndarray, header: Any = None) -> Any:
     return Image(header=header if header is not None else Header(), **fields._asdict())
 
 
+def transport_topic(node: Any, transport: str, base: str = "image") -> tuple[Any, str]:
+    """(message type, topic) of ``base`` in ``transport`` as image_transport names them: sensor_msgs/Image
+    on ``base``, or CompressedImage on the resolved base name (remappings applied) plus ``/compressed``."""
+    from sensor_msgs.msg import CompressedImage, Image
+
+    if transport == "compressed":
+        return CompressedImage, node.resolve_topic_name(base) + "/compressed"
+    return Image, base
+
+
 # sensor_msgs/CompressedImage.format as image_transport's compressed plugin writes it: "jpeg", "png", or
 # "<encoding>; <jpeg|png> compressed <pixel format>" (e.g. "rgb8; jpeg compressed bgr8").
 COMPRESSED_FORMATS = ("jpeg", "png")

@@ -14,7 +14,6 @@ Bad frames, failing frames and failing callbacks are counted by kind (reason_log
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -45,6 +44,7 @@ from ros2_posenet.ros.image import (
     bgr_to_msg,
     compressed_to_bgr,
     msg_to_bgr,
+    transport_topic,
 )
 from ros2_posenet.ros.log_bridge import bridge_library_log
 from ros2_posenet.ros.memory import LARGE_FRAME_PIXELS, release_freed_memory
@@ -58,7 +58,7 @@ from ros2_posenet.ros.params import (
     effective_threshold,
 )
 from ros2_posenet.ros.reason_log import ReasonLog, reason_kind
-from ros2_posenet.ros.spin import init_rclpy, run_until_shutdown
+from ros2_posenet.ros.spin import init_rclpy, run_until_shutdown, shut_down
 from ros2_posenet.tracking import PoseTracker, TrackerParams
 
 NODE_NAME = "posenet"
@@ -150,8 +150,8 @@ class PoseNetNode(LifecycleNode):
         self._active = False
         self.problems = ReasonLog(self.get_logger().warning, period=_REASON_LOG_PERIOD)
         self._worker: threading.Thread | None = None
-        self._subscription: Any = None
-        self._timers: list[Any] = []
+        self._topic_subscriptions: list[Any] = []  # the images first; depth and camera_info with depth_topic
+        self._active_timers: list[Any] = []
         self._name_checked = False
         self._name_check: Any = None
         self.configure_error: str | None = None
@@ -217,29 +217,23 @@ class PoseNetNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Subscribe to the images (raw or compressed) and start the statistics."""
-        if self.param("image_transport") == "compressed":  # image_transport's convention: <base topic>/compressed
-            topic = self.resolve_topic_name("image") + "/compressed"
-            self._subscription = self.create_subscription(
-                CompressedImage, topic, self._on_image, qos_profile_sensor_data
-            )
-        else:
-            self._subscription = self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
-        self._depth_subscriptions = []
+        kind, topic = transport_topic(self, self.param("image_transport"))
+        self._topic_subscriptions = [self.create_subscription(kind, topic, self._on_image, qos_profile_sensor_data)]
         if self.pairing is not None:
             pairing = self.pairing
-            self._depth_subscriptions = [
+            self._topic_subscriptions += [
                 self.create_subscription(Image, self.param("depth_topic"), pairing.add_depth, qos_profile_sensor_data),
                 self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data),
             ]
-        self._timers = [self.create_timer(float(self.param("stats_period")), self._report)]
+        self._active_timers = [self.create_timer(float(self.param("stats_period")), self._report)]
         if not self._name_checked:
             self._name_check = self.create_timer(NAME_CHECK_DELAY, self._warn_if_name_taken)
-            self._timers.append(self._name_check)
+            self._active_timers.append(self._name_check)
         with self._condition:
             self.stats.period_start = time.monotonic()
             self._active = True
         self.get_logger().info(
-            f"listening on {self._subscription.topic_name}, publishing {self.resolve_topic_name('poses')}"
+            f"listening on {self._topic_subscriptions[0].topic_name}, publishing {self.resolve_topic_name('poses')}"
         )
         return super().on_activate(state)
 
@@ -267,15 +261,12 @@ class PoseNetNode(LifecycleNode):
         with self._condition:
             self._active = False
             self._latest = None
-        if self._subscription is not None:
-            self.destroy_subscription(self._subscription)
-            self._subscription = None
-        for subscription in getattr(self, "_depth_subscriptions", []):
+        for subscription in self._topic_subscriptions:
             self.destroy_subscription(subscription)
-        self._depth_subscriptions = []
-        for timer in self._timers:
+        self._topic_subscriptions = []
+        for timer in self._active_timers:
             self.destroy_timer(timer)
-        self._timers = []
+        self._active_timers = []
 
     def _release(self) -> None:
         """Let the worker finish and end, then close the network.
@@ -413,7 +404,7 @@ class PoseNetNode(LifecycleNode):
             poses = self._track(self.net.process(image), msg.header)
             height, width = image.shape[:2]
             if self.pairing is not None:
-                poses = self._add_3d(poses, msg.header, width, height)
+                poses = self._add_3d(self.pairing, poses, msg.header, width, height)
             with self._condition:
                 if not self._active:  # deactivated while this frame was in flight: dropped
                     return
@@ -446,10 +437,10 @@ class PoseNetNode(LifecycleNode):
                 self.stats.period_inference += inference
                 self.stats.period_inference_frames += 1
 
-    def _add_3d(self, poses: list, header: Header, width: int, height: int) -> list:
+    def _add_3d(self, pairing: DepthPairing, poses: list, header: Header, width: int, height: int) -> list:
         """The poses with 3D points from the paired depth frame; without one, 2D only and counted."""
         try:
-            paired = self.pairing.pair(header) if self.pairing is not None else "no depth_topic"
+            paired = pairing.pair(header)
         except DepthError as error:  # a malformed depth frame costs its 3D only
             paired = str(error)
         if not isinstance(paired, str):
@@ -542,11 +533,10 @@ def main(args: list[str] | None = None) -> int:
     except (ParameterException, ValueError) as error:
         return _startup_failed(node, str(error))
     except KeyboardInterrupt:  # Ctrl-C while the network loads (an engine build takes minutes)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if node is not None:
-            node.stop()
-            node.destroy_node()
-        rclpy.try_shutdown()
+            shut_down(node, node.stop)
+        else:
+            rclpy.try_shutdown()
         return 0
     run_until_shutdown(node, node.callback_failed, release=node.stop)
     return 0

@@ -67,10 +67,15 @@ def run_until_shutdown(
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        release()
-        node.destroy_node()
-        with contextlib.suppress(KeyboardInterrupt):  # rclpy puts Python's handler back as it shuts down
-            rclpy.try_shutdown()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        shut_down(node, release)
+
+
+def shut_down(node: Node, release: Callable[[], object] = lambda: None) -> None:
+    """``release()``, destroy the node and shut rclpy down, deaf to further SIGINT and SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    release()
+    node.destroy_node()
+    with contextlib.suppress(KeyboardInterrupt):  # rclpy puts Python's handler back as it shuts down
+        rclpy.try_shutdown()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
