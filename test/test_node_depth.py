@@ -64,6 +64,13 @@ def find_markers(probe: Probe, stamp) -> MarkerArray | None:
         return next((a for a in probe.markers if a.markers and a.markers[0].header.stamp == stamp), None)
 
 
+def find_markers_after(probe: Probe, colour) -> list[int]:
+    """The marker actions published for the frame ``colour``."""
+    markers = probe.wait_for(lambda: find_markers(probe, colour.header.stamp), 10)
+    assert markers is not None, "no MarkerArray for the frame"
+    return [m.action for m in markers.markers]
+
+
 def positions(msg) -> list[tuple[float, float, float, float, float]]:
     return [(k.x, k.y, k.position.x, k.position.y, k.position.z) for p in msg.poses for k in p.keypoints]
 
@@ -74,6 +81,8 @@ def test_without_camera_info_poses_stay_2d_with_a_reason(graph):
     msg = request_with_depth(probe, colour, depth_msg(colour, np.full((480, 640), 2000), "16UC1"), info=False)
     assert msg.poses and all(math.isnan(z) for *_, z in positions(msg))
     node.wait_log("frame published 2D only: no camera_info")
+    assert find_markers_after(probe, colour) == [Marker.DELETEALL]  # nobody with 3D: markers cleared
+    assert "frame failed" not in node.log()
 
 
 @pytest.mark.parametrize(
@@ -110,6 +119,8 @@ def test_a_depth_frame_that_cannot_be_paired_costs_the_3d_only(graph, shift_s, e
     msg = request_with_depth(probe, colour, depth)
     assert msg.poses and all(math.isnan(z) for *_, z in positions(msg))
     node.wait_log(reason)
+    assert find_markers_after(probe, colour) == [Marker.DELETEALL]
+    assert "frame failed" not in node.log()
     assert int(probe.latest_diagnostics(after=probe.now())["without_depth"]) >= 1
 
 
@@ -117,5 +128,4 @@ def test_a_frame_with_nobody_clears_the_markers(graph):
     _, probe = graph
     colour = probe.image_msg(np.zeros((480, 640, 3), np.uint8))
     assert not request_with_depth(probe, colour, depth_msg(colour, np.full((480, 640), 2000), "16UC1")).poses
-    markers = probe.wait_for(lambda: find_markers(probe, colour.header.stamp), 10)
-    assert markers and [m.action for m in markers.markers] == [Marker.DELETEALL]
+    assert find_markers_after(probe, colour) == [Marker.DELETEALL]

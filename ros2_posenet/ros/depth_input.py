@@ -82,6 +82,8 @@ def marker_array(poses: list[Pose], header: Any) -> MarkerArray:
     track, in the colour image's optical frame; a single DELETEALL when nobody has 3D."""
     markers = []
     for index, pose in enumerate(poses):
+        if not pose.points_3d:  # a frame published 2D only (no depth paired)
+            continue
         points = {k.id: p for k, p in zip(pose.keypoints, pose.points_3d, strict=True) if not np.isnan(p).any()}
         if not points:
             continue
