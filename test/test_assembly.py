@@ -113,7 +113,7 @@ def test_inputs_that_do_not_fit_the_topology_are_refused() -> None:
 
 # The person filter: strong people (min_keypoints, min_pose_score), or complete ones with a torso
 # (complete_min_keypoints, complete_min_score); a torso is the neck and a hip where the skeleton has them.
-BODY = Topology("body", ("neck", "left_hip", "right_hip", "knee", "ankle"), ((0, 1), (0, 2), (1, 3), (3, 4)))
+BODY = Topology("body", ("neck", "left_hip", "right_hip", "knee", "ankle"), ((0, 1), (0, 2), (1, 3), (3, 4), (1, 2)))
 FILTER = DecodeParams(min_keypoints=2, min_pose_score=0.9, complete_min_keypoints=4, complete_min_score=0.5)
 
 
@@ -128,6 +128,7 @@ def test_a_weak_person_is_kept_when_complete_with_a_torso() -> None:
     (whole,) = chain_person(BODY, [0, 1, 2, 3, 4])  # score 0.3 + 0.3 = 0.6: under 0.9, over 0.5
     assert len(whole.keypoints) == 5
     assert chain_person(BODY, [1, 3, 4]) == []  # as weak, no neck: a fragment
+    assert chain_person(BODY, [1, 2, 3, 4]) == []  # 4 keypoints but no neck: no torso, too weak
     assert chain_person(BODY, [0, 1, 3, 4])  # neck and one hip: a torso, 4 keypoints
     assert chain_person(BODY, [0, 1, 2], score=0.3) == []  # a torso, but only 3 keypoints
     assert chain_person(BODY, [0, 1, 2, 3, 4], score=0.1) == []  # complete, but 0.1 + 0.3 < 0.5
