@@ -92,7 +92,7 @@ class Pose:
         score: float,
         box: tuple[float, float, float, float],
     ) -> Pose:
-        """A Pose whose box the caller computed with array code (the GPU decoder): no per-keypoint scan."""
+        """A Pose whose box the decoder computed along with its keypoints: no second scan of them."""
         pose = object.__new__(cls)
         fields = {"id": id, "keypoints": keypoints, "links": links, "score": score, "box": box, "track_id": 0}
         _set(pose, "__dict__", {**fields, "points_3d": ()})

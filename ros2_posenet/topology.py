@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ros2_posenet.errors import ModelError
@@ -59,10 +60,11 @@ class Topology:
     def num_keypoints(self) -> int:
         return len(self.keypoints)
 
-    @property
+    @cached_property
     def torso_masks(self) -> tuple[int, int]:
         """(neck bit, hip bits) over keypoint ids: a torso is the neck and a hip. (0, 0) for a skeleton
-        without them (a hand), where the decoders' complete-person rule needs no torso."""
+        without them (a hand), where the decoders' complete-person rule needs no torso. Computed once:
+        the decoders read it every frame."""
         bit = {name: 1 << index for index, name in enumerate(self.keypoints)}
         hips = bit.get("left_hip", 0) | bit.get("right_hip", 0)
         neck = bit.get("neck", 0)

@@ -261,3 +261,23 @@ def test_the_issue_face_link_with_2_of_7_samples_aligned_is_not_a_link() -> None
     paf[0, :, 1] = paf[0, :, 3] = 0.252  # two of ten samples; mean 0.0504
     assert horizontal_pair(paf, 0.0, 20.0, DecodeParams(link_threshold=0.05, min_aligned_fraction=0.0)) > 0.05
     assert horizontal_pair(paf, 0.0, 20.0, DecodeParams(link_threshold=0.05)) == -np.inf
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.03])
+def test_screening_a_crowd_changes_no_score(noise: float) -> None:
+    """A crowd's thousands of pairs are screened before they are sampled in full (first where the
+    field is too weak to align anywhere near the middle samples, then by the middle samples); the
+    scores must be those of the same pairs scored a handful at a time, which are sampled in full."""
+    cmap, paf = render_maps(random_people(30, BODY, 56, 56, seed=3), BODY, 56, 56)
+    paf = paf + np.random.default_rng(0).normal(0.0, noise, paf.shape).astype(np.float32)
+    params = DecodeParams()
+    candidates = refine_peaks(cmap, find_peaks(cmap, params), params)
+    tables = link_scores(paf, candidates, BODY, params)
+    assert sum(table.size for table in tables) > 10_000
+    for link, ((a, b), channels) in enumerate(zip(BODY.links, BODY.paf_channels, strict=True)):
+        alone = Topology("link", ("a", "b"), ((0, 1),), paf_channels=((0, 1),))
+        rows = [
+            link_scores(paf[list(channels)], [row[None], candidates[b]], alone, params)[0][0] for row in candidates[a]
+        ]
+        np.testing.assert_array_equal(tables[link], np.array(rows).reshape(tables[link].shape), err_msg=f"link {link}")
+        assert np.isfinite(tables[link]).sum() >= 25  # the crowd's own limbs of this link stay linked

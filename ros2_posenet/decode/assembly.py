@@ -18,46 +18,62 @@ Connection = tuple[int, int, float]
 """A chosen candidate pair of one link: (candidate id of keypoint a, of keypoint b, PAF score)."""
 
 
+def pair_layout(shapes: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(link, a candidate, b candidate) of every pair of the (N_a, N_b) tables ``shapes``, listed
+    link by link in row-major order: the order of the tables' entries one after another."""
+    counts = np.array(shapes, dtype=np.int64).reshape(-1, 2)
+    sizes = counts[:, 0] * counts[:, 1]
+    links = np.repeat(np.arange(len(counts)), sizes)
+    within = np.arange(len(links)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rows, cols = np.divmod(within, np.maximum(counts[:, 1], 1)[links])
+    return links, rows, cols
+
+
 def assign_links(score_tables: Sequence[np.ndarray], params: DecodeParams) -> list[list[Connection]]:
     """Per link, greedily pair candidates by descending PAF score, each candidate at most once.
 
     ``score_tables[l]`` is the (N_a, N_b) table of link ``l``; scores are compared in float64
     whatever the table's type, so both decoders apply the threshold alike.
     """
-    connections = []
-    for table in score_tables:
-        table = np.asarray(table, dtype=np.float64)
-        rows, cols = np.nonzero(table > params.link_threshold)
-        scores = table[rows, cols]
-        order = np.lexsort((cols, rows, -scores))
-        limit = min(table.shape)
-        taken_a: set[int] = set()
-        taken_b: set[int] = set()
-        chosen: list[Connection] = []
-        for i, j, score in zip(rows[order].tolist(), cols[order].tolist(), scores[order].tolist(), strict=True):
-            if i in taken_a or j in taken_b:
-                continue
-            taken_a.add(i)
-            taken_b.add(j)
-            chosen.append((i, j, score))
-            if len(chosen) == limit:
-                break
-        connections.append(chosen)
+    tables = [np.asarray(table, dtype=np.float64) for table in score_tables]
+    if not tables:
+        return []
+    shapes = [table.shape for table in tables]
+    scores = np.concatenate([table.reshape(-1) for table in tables])
+    return assign_pairs(scores, *pair_layout(shapes), shapes, params)
+
+
+def assign_pairs(
+    scores: np.ndarray,
+    links: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    shapes: Sequence[tuple[int, int]],
+    params: DecodeParams,
+) -> list[list[Connection]]:
+    """``assign_links`` on pairs listed as ``pair_layout`` lists them. The pairs above the threshold
+    of all links are sorted together (by link, score descending, then a, then b), so the only work
+    left in Python is the greedy walk over those pairs."""
+    valid = np.flatnonzero(scores > params.link_threshold)
+    links, rows, cols, scores = links[valid], rows[valid], cols[valid], scores[valid]
+    order = np.lexsort((cols, rows, -scores, links))
+    connections: list[list[Connection]] = [[] for _ in shapes]
+    limits = [min(shape) for shape in shapes]
+    current, chosen, limit = -1, [], 0
+    taken_a: set[int] = set()
+    taken_b: set[int] = set()
+    for link, i, j, score in zip(
+        links[order].tolist(), rows[order].tolist(), cols[order].tolist(), scores[order].tolist(), strict=True
+    ):
+        if link != current:
+            current, chosen, limit = link, connections[link], limits[link]
+            taken_a, taken_b = set(), set()
+        if i in taken_a or j in taken_b or len(chosen) == limit:
+            continue
+        taken_a.add(i)
+        taken_b.add(j)
+        chosen.append((i, j, score))
     return connections
-
-
-NOBODY = -1  # owner of a candidate that no person holds yet
-
-
-class _Person:
-    """A person under assembly: candidate id per keypoint slot (-1 = empty) and its links."""
-
-    def __init__(self, num_keypoints: int) -> None:
-        self.slots = [-1] * num_keypoints
-        self.links: dict[int, float] = {}
-
-    def overlaps(self, other: _Person) -> bool:
-        return any(a >= 0 and b >= 0 for a, b in zip(self.slots, other.slots, strict=True))
 
 
 def assemble_people(
@@ -76,63 +92,120 @@ def assemble_people(
             f"assembly needs {topology.num_keypoints} candidate lists and {topology.num_links} connection lists, "
             f"got {len(candidates)} and {len(connections)}"
         )
-    rows = [np.asarray(c, dtype=np.float64).reshape(-1, 3).tolist() for c in candidates]
-    people: list[_Person | None] = []
-    owner: dict[tuple[int, int], int] = {}
+    tables = [np.asarray(c, dtype=np.float64).reshape(-1, 3) for c in candidates]
+    return assemble_table(np.concatenate(tables), [len(t) for t in tables], connections, topology, params)
 
-    def live(person: int) -> _Person:
-        """A person that still holds candidates (``owner`` never points at one merged away)."""
-        found = people[person]
-        assert found is not None
-        return found
 
-    def give(person: int, keypoint: int, candidate: int) -> None:
-        live(person).slots[keypoint] = candidate
-        owner[(keypoint, candidate)] = person
+def assemble_table(
+    table: np.ndarray,
+    counts: Sequence[int],
+    connections: Sequence[Sequence[Connection]],
+    topology: Topology,
+    params: DecodeParams,
+) -> list[Pose]:
+    """``assemble_people`` with all candidates in one (N, 3) table, keypoint by keypoint (``counts``)."""
+    slots, links = _grow(counts, connections, topology, params)
+    return _finish(slots, links, table, counts, topology, params) if slots else []
 
+
+def _grow(
+    counts: Sequence[int], connections: Sequence[Sequence[Connection]], topology: Topology, params: DecodeParams
+) -> tuple[list[list[int]], list[dict[int, float]]]:
+    """The walk over the connections: each person still standing at the end as its candidate id per
+    keypoint (-1 = empty) and its links' scores, in creation order. Under way a person also has a bit
+    mask of the keypoints it holds (0 once merged away), so an overlap test is one AND."""
+    empty = [-1] * topology.num_keypoints
+    slots: list[list[int]] = []
+    masks: list[int] = []
+    links: list[dict[int, float]] = []
+    owner = [[-1] * count for count in counts]  # the person holding each candidate
     for link, ((a, b), chosen) in enumerate(zip(topology.links, connections, strict=True)):
+        owner_a, owner_b, bit_a, bit_b = owner[a], owner[b], 1 << a, 1 << b
         for i, j, score in chosen:
-            holder_a, holder_b = owner.get((a, i), NOBODY), owner.get((b, j), NOBODY)
-            if holder_a == holder_b == NOBODY:
-                people.append(_Person(topology.num_keypoints))
-                give(len(people) - 1, a, i)
-                give(len(people) - 1, b, j)
-                live(len(people) - 1).links[link] = score
-            elif holder_b == NOBODY:
-                if live(holder_a).slots[b] < 0:
-                    give(holder_a, b, j)
-                    live(holder_a).links[link] = score
-            elif holder_a == NOBODY:
-                if live(holder_b).slots[a] < 0:
-                    give(holder_b, a, i)
-                    live(holder_b).links[link] = score
+            holder_a, holder_b = owner_a[i], owner_b[j]
+            if holder_a < 0 and holder_b < 0:
+                owner_a[i] = owner_b[j] = len(slots)
+                person = empty.copy()
+                person[a], person[b] = i, j
+                slots.append(person)
+                masks.append(bit_a | bit_b)
+                links.append({link: score})
+            elif holder_b < 0:
+                if not masks[holder_a] & bit_b:
+                    slots[holder_a][b], owner_b[j] = j, holder_a
+                    masks[holder_a] |= bit_b
+                    links[holder_a][link] = score
+            elif holder_a < 0:
+                if not masks[holder_b] & bit_a:
+                    slots[holder_b][a], owner_a[i] = i, holder_b
+                    masks[holder_b] |= bit_a
+                    links[holder_b][link] = score
             elif holder_a == holder_b:
-                live(holder_a).links[link] = score
-            elif not live(holder_a).overlaps(live(holder_b)):
-                absorbed = live(holder_b)
-                people[holder_b] = None
-                for keypoint, candidate in enumerate(absorbed.slots):
+                links[holder_a][link] = score
+            elif not masks[holder_a] & masks[holder_b]:
+                kept = slots[holder_a]
+                for keypoint, candidate in enumerate(slots[holder_b]):
                     if candidate >= 0:
-                        give(holder_a, keypoint, candidate)
-                live(holder_a).links.update(absorbed.links)
-                live(holder_a).links[link] = score
+                        kept[keypoint] = candidate
+                        owner[keypoint][candidate] = holder_a
+                masks[holder_a] |= masks[holder_b]
+                masks[holder_b] = 0
+                links[holder_a].update(links[holder_b])
+                links[holder_a][link] = score
+    if params.min_keypoints <= 1:  # lone candidates are people only when one keypoint is enough
+        for keypoint, keypoint_owners in enumerate(owner):
+            for candidate, holder in enumerate(keypoint_owners):
+                if holder < 0:
+                    person = empty.copy()
+                    person[keypoint] = candidate
+                    slots.append(person)
+                    masks.append(1)
+                    links.append({})
+    standing = [index for index, mask in enumerate(masks) if mask]
+    return [slots[i] for i in standing], [links[i] for i in standing]
 
-    for keypoint, keypoint_rows in enumerate(rows):
-        for candidate in range(len(keypoint_rows)):
-            if (keypoint, candidate) not in owner:
-                people.append(_Person(topology.num_keypoints))
-                give(len(people) - 1, keypoint, candidate)
 
-    return _finish([p for p in people if p is not None], rows, topology, params)
+def _finish(
+    slots: list[list[int]],
+    links: list[dict[int, float]],
+    table: np.ndarray,
+    counts: Sequence[int],
+    topology: Topology,
+    params: DecodeParams,
+) -> list[Pose]:
+    """Score, filter, order, cap and number the people; build the shared Pose results.
 
-
-def _sum_in_order(values: list[float]) -> float:
-    """Left-to-right float addition, as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding,
-    which changes the last bit of a score and so the order of people with equal scores."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total
+    Scores add left to right, as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding,
+    which changes the last bit of a score and so the order of people with equal scores.
+    """
+    bounds = np.cumsum([0, *counts]).tolist()
+    flat = table.tolist()
+    rows = [flat[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+    torso, names = topology.torso_masks, topology.keypoints
+    built = []
+    for person, held in zip(slots, links, strict=True):
+        present = [(k, rows[k][c]) for k, c in enumerate(person) if c >= 0]
+        total = 0.0
+        for _, row in present:
+            total += row[2]
+        score = total / len(present)
+        order = sorted(held)
+        if order:
+            total = 0.0
+            for link in order:
+                total += held[link]
+            score += total / len(order)
+        if _kept(len(present), sum(1 << k for k, _ in present), score, torso, params):
+            built.append((score, min(row[1] for _, row in present), present, order))
+    built.sort(key=lambda entry: (-entry[0], entry[1]))
+    new_keypoint, new_pose, people = tuple.__new__, Pose._with_box, []
+    for number, (score, left, present, order) in enumerate(built[: params.max_people]):
+        # tuple.__new__ straight from C: NamedTuple's own __new__ is a Python function, twice as slow.
+        keypoints = tuple([new_keypoint(Keypoint, (k, names[k], row[1], row[0], row[2])) for k, row in present])
+        ys = [row[0] for _, row in present]
+        box = (left, min(ys), max(row[1] for _, row in present), max(ys))
+        people.append(new_pose(number, keypoints, tuple([topology.links[link] for link in order]), score, box))
+    return people
 
 
 def _kept(count: int, present: int, score: float, torso: tuple[int, int], params: DecodeParams) -> bool:
@@ -145,30 +218,3 @@ def _kept(count: int, present: int, score: float, torso: tuple[int, int], params
     has_torso = (present & neck) == neck and (hips == 0 or present & hips != 0)
     complete = params.complete_min_keypoints and count >= params.complete_min_keypoints
     return bool(complete and has_torso and not score < params.complete_min_score)
-
-
-def _finish(
-    people: list[_Person], rows: list[list[list[float]]], topology: Topology, params: DecodeParams
-) -> list[Pose]:
-    """Score, filter, order, cap and number the people; build the shared Pose results."""
-    torso = topology.torso_masks
-    built = []
-    for person in people:
-        keypoints = tuple(
-            Keypoint(id=k, name=topology.keypoints[k], x=rows[k][c][1], y=rows[k][c][0], score=rows[k][c][2])
-            for k, c in enumerate(person.slots)
-            if c >= 0
-        )
-        link_scores = [person.links[link] for link in sorted(person.links)]
-        score = _sum_in_order([k.score for k in keypoints]) / len(keypoints)
-        if link_scores:
-            score += _sum_in_order(link_scores) / len(link_scores)
-        if not _kept(len(keypoints), sum(1 << k.id for k in keypoints), score, torso, params):
-            continue
-        links = tuple(topology.links[link] for link in sorted(person.links))
-        built.append((score, min(k.x for k in keypoints), keypoints, links))
-    built.sort(key=lambda entry: (-entry[0], entry[1]))
-    return [
-        Pose(id=number, keypoints=keypoints, links=links, score=score)
-        for number, (score, _, keypoints, links) in enumerate(built[: params.max_people])
-    ]
