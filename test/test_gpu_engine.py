@@ -161,3 +161,19 @@ def test_close_releases_the_gpu_and_refuses_more_frames(torch, mobilenet) -> Non
     with pytest.raises(PoseNetError, match="closed"):
         net.process(load_photo("basketball1.png"))
     net.close()  # twice is harmless
+
+
+def test_the_graph_launched_through_the_driver_gives_torchs_own_replay(torch, mobilenet) -> None:
+    """Where torch hands out the captured graph (``raw_cuda_graph_exec``), the engine launches it on its
+    stream through the driver (torch's ``replay()`` costs ~50 us of host time a frame): same maps."""
+    from ros2_posenet.engines.torch_cuda import TorchCudaEngine
+
+    if not hasattr(torch.cuda.CUDAGraph, "raw_cuda_graph_exec"):
+        pytest.skip(f"torch {torch.__version__} does not hand out its graphs")
+    engine = TorchCudaEngine(mobilenet, input_size=(224, 224))
+    assert engine._launch is not None
+    tensor, _ = Preprocessor((224, 224), mobilenet.spec.normalization)(load_photo("basketball1.png"))
+    direct = [m.copy() for m in engine.infer(tensor)]
+    engine._launch = None  # torch's own replay() from here on
+    replayed = engine.infer(tensor)
+    assert all(np.array_equal(a, b) for a, b in zip(direct, replayed, strict=True))

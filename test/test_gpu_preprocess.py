@@ -70,3 +70,25 @@ def test_writes_into_a_torch_tensor_in_place() -> None:
     assert grey_levels(target.cpu().numpy(), expected, IMAGENET_RGB).max() <= 1.0 + 1e-3
     with pytest.raises(ValueError, match=r"output must be a float32 \[1, 3, 224, 224\] GPU array"):
         gpu(image, "bgr", output=torch.zeros((1, 3, 200, 224), device="cuda"))
+
+
+def test_one_preprocessor_follows_changes_of_image_size_order_and_output() -> None:
+    """The kernel's arguments are remembered while size, colour order and output stay the same; a
+    camera that changes resolution, a caller that swaps the order or the output gets fresh ones."""
+    from pycuda.gpuarray import GPUArray
+
+    from ros2_posenet.cuda.preprocess import GpuPreprocessor
+
+    gpu = GpuPreprocessor((224, 224), IMAGENET_RGB)
+    with gpu.gpu:
+        other = GPUArray((1, 3, 224, 224), np.float32)
+    for size, order, output in [((640, 480), "bgr", None), ((320, 240), "bgr", None), ((640, 480), "rgb", None)] + [
+        ((640, 480), "rgb", other),
+        ((640, 480), "bgr", None),
+    ]:
+        image = sample_image(*size)
+        expected, expected_transform = Preprocessor((224, 224), IMAGENET_RGB)(image, order)
+        _, transform = gpu(image, order, output=output)
+        assert transform == expected_transform
+        levels = grey_levels(gpu.download(output), expected, IMAGENET_RGB)
+        assert levels.max() <= 1.0 + 1e-3, (size, order, output is None)

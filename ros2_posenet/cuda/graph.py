@@ -37,6 +37,26 @@ def _usable_driver() -> ModuleType | None:
         return None
 
 
+def graph_launcher(executable_handle: int, stream_handle: int) -> Callable[[], None] | None:
+    """A call that launches an instantiated graph (a ``cudaGraphExec_t`` handle, such as torch's
+    ``CUDAGraph.raw_cuda_graph_exec()``) on a stream straight through the driver, or None without
+    usable cuda-bindings. Call it with the stream's context current."""
+    driver = _usable_driver()
+    if driver is None:
+        return None
+    executable, stream = driver.CUgraphExec(executable_handle), driver.CUstream(stream_handle)
+    return lambda: _checked(driver, driver.cuGraphLaunch(executable, stream))
+
+
+def _checked(driver: ModuleType, result: tuple) -> Any:
+    """The value of a cuda-bindings ``(CUresult, value...)`` tuple; RuntimeError when not CUDA_SUCCESS."""
+    error, *values = result
+    if error != driver.CUresult.CUDA_SUCCESS:
+        _, name = driver.cuGetErrorName(error)
+        raise RuntimeError(name.decode() if isinstance(name, bytes) else str(error))
+    return values[0] if values else None
+
+
 class StreamGraph:
     """One captured graph of the launches ``run`` is given, replayed while their key stays the same.
 
@@ -103,11 +123,5 @@ class StreamGraph:
         self._graph = self._key = None
 
     def _check(self, result: tuple) -> Any:
-        """The value of a cuda-bindings ``(CUresult, value...)`` tuple; RuntimeError when not CUDA_SUCCESS."""
-        driver = self._driver
-        assert driver is not None  # only called on results of driver calls
-        error, *values = result
-        if error != driver.CUresult.CUDA_SUCCESS:
-            _, name = driver.cuGetErrorName(error)
-            raise RuntimeError(name.decode() if isinstance(name, bytes) else str(error))
-        return values[0] if values else None
+        assert self._driver is not None  # only called on results of driver calls
+        return _checked(self._driver, result)

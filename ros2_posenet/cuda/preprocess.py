@@ -49,7 +49,9 @@ class GpuPreprocessor:
         self._pad = np.clip(normalization.mean, 0, 255).astype(np.uint8).astype(np.int32)
         self._staging: np.ndarray | None = None
         self._source: Any = None  # device copy of the image, and the event of its upload (pycuda)
+        self._source_bytes = 0
         self._uploaded: Any = None
+        self._launch: tuple | None = None  # (key, output, transform, kernel arguments) of the last frame
 
     def __call__(self, image: np.ndarray, channel_order: str = "bgr", output: Any = None):
         """Upload ``image`` and fill ``output`` (default: ``self.output``); returns (output, transform).
@@ -66,36 +68,48 @@ class GpuPreprocessor:
         else:  # grey or 4 channels: the rare case is converted on the host, like the CPU path
             image, swap = np.ascontiguousarray(to_three_channels(image, channel_order, network_order)), False
         target = self.output if output is None else output
+        transform, arguments = self._launch_for(image.shape[:2], swap, target)
+        with self.gpu:
+            self._upload(image)
+            self._kernel.prepared_async_call(*arguments)
+        return target, transform
+
+    def _launch_for(self, size: tuple[int, int], swap: bool, target: Any) -> tuple[InputTransform, tuple]:
+        """The transform and the kernel's launch arguments for a frame of ``size`` into ``target``,
+        remembered while the image size and the output stay the same (a camera's every frame): a
+        torch tensor's ``__cuda_array_interface__`` and the placement cost more than the kernel."""
+        key = (size, swap, id(target))
+        if self._launch is not None and self._launch[0] == key and self._launch[1] is target:
+            return self._launch[2], self._launch[3]
         view = DeviceArray.of(target)
         width, height = self.layout.input_width, self.layout.input_height
         if view is None or view.shape != (1, 3, height, width) or view.dtype != np.float32:
             raise ValueError(f"output must be a float32 [1, 3, {height}, {width}] GPU array")
-        src_h, src_w = image.shape[:2]
+        src_h, src_w = size
         transform = self.layout.transform_for(src_w, src_h)
         box = self._box(transform, src_w, src_h)
-        with self.gpu:
-            self._upload(image)
-            grid = ((width + BLOCK[0] - 1) // BLOCK[0], (height + BLOCK[1] - 1) // BLOCK[1])
-            self._kernel.prepared_async_call(
-                grid,
-                BLOCK,
-                self.stream,
-                self._source,
-                src_h,
-                src_w,
-                src_w * 3,
-                int(swap),
-                view.pointer,
-                height,
-                width,
-                *box,
-                1.0 / (box[2] / src_w),  # OpenCV's own rounding of the scale
-                1.0 / (box[3] / src_h),
-                *self._mean.tolist(),
-                *self._inv_std.tolist(),
-                *self._pad.tolist(),
-            )
-        return target, transform
+        grid = ((width + BLOCK[0] - 1) // BLOCK[0], (height + BLOCK[1] - 1) // BLOCK[1])
+        arguments = (
+            grid,
+            BLOCK,
+            self.stream,
+            self._source_for(src_h * src_w * 3),
+            src_h,
+            src_w,
+            src_w * 3,
+            int(swap),
+            view.pointer,
+            height,
+            width,
+            *box,
+            1.0 / (box[2] / src_w),  # OpenCV's own rounding of the scale
+            1.0 / (box[3] / src_h),
+            *self._mean.tolist(),
+            *self._inv_std.tolist(),
+            *self._pad.tolist(),
+        )
+        self._launch = (key, target, transform, arguments)  # holding target keeps its id its own
+        return transform, arguments
 
     def _box(self, transform: InputTransform, src_w: int, src_h: int) -> tuple[int, int, int, int]:
         """(x, y, width, height) of the resized image inside the network input, as the CPU path places it."""
@@ -108,16 +122,27 @@ class GpuPreprocessor:
             round(src_h * transform.scale_y),
         )
 
+    def _source_for(self, nbytes: int) -> Any:
+        """The device buffer the image goes to, (re)allocated for a new image size."""
+        if self._source is None or self._source_bytes != nbytes:
+            if self._uploaded is not None:
+                self._uploaded.synchronize()  # the old buffer may still be read
+            with self.gpu:
+                if self._source is not None:
+                    self._source.free()
+                self._source = self.cuda.mem_alloc(nbytes)
+            self._source_bytes = nbytes
+        return self._source
+
     def _upload(self, image: np.ndarray) -> None:
         """Copy into page-locked staging memory, then one async DMA to the device source buffer."""
         if self._uploaded is not None:
             self._uploaded.synchronize()  # the previous frame's DMA must be done with the staging buffer
         if self._staging is None or self._staging.shape != image.shape:
             self._staging = self.cuda.pagelocked_empty(image.shape, np.uint8)
-            self._source = self.cuda.mem_alloc(image.nbytes)
             self._uploaded = self.cuda.Event()
         np.copyto(self._staging, image)
-        self.cuda.memcpy_htod_async(self._source, self._staging, self.stream)
+        self.cuda.memcpy_htod_async(self._source_for(image.nbytes), self._staging, self.stream)
         self._uploaded.record(self.stream)
 
     def close(self) -> None:
@@ -129,7 +154,7 @@ class GpuPreprocessor:
             self.output.gpudata.free()
             if self._source is not None:
                 self._source.free()
-        self._source, self._staging, self.output = None, None, None
+        self._source, self._staging, self.output, self._launch = None, None, None, None
 
     def download(self, output: Any = None) -> np.ndarray:
         """The preprocessed tensor on the host (for tests and debugging)."""
