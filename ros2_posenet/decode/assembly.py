@@ -7,6 +7,7 @@ them here, so the rules that turn them into people exist once and give the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 
@@ -178,9 +179,8 @@ def _finish(
     Scores add left to right, as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding,
     which changes the last bit of a score and so the order of people with equal scores.
     """
-    bounds = np.cumsum([0, *counts]).tolist()
     flat = table.tolist()
-    rows = [flat[start:stop] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+    rows = [flat[stop - count : stop] for count, stop in zip(counts, accumulate(counts), strict=True)]
     torso, names = topology.torso_masks, topology.keypoints
     built = []
     for person, held in zip(slots, links, strict=True):

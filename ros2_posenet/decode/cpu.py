@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 import numpy as np
@@ -167,8 +168,7 @@ def _read_only(pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
 
 
 def _split(table: np.ndarray, counts: list[int]) -> list[np.ndarray]:
-    bounds = np.cumsum([0, *counts]).tolist()
-    return [table[i:j] for i, j in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [table[stop - count : stop] for count, stop in zip(counts, accumulate(counts), strict=True)]
 
 
 def _pair_scores(
@@ -187,7 +187,7 @@ def _pair_scores(
     if not len(links):
         return np.zeros(0)
     ends = _read_only(topology.links)
-    first = np.cumsum(counts) - np.array(counts)  # row of each keypoint's first candidate in ``points``
+    first = np.array([0, *accumulate(counts)][:-1])  # row of each keypoint's first candidate in ``points``
     start = points[first[ends[links, 0]] + rows, :2]
     end = points[first[ends[links, 1]] + cols, :2]
     field = LinkField(paf, topology)
