@@ -137,9 +137,13 @@ class TorchCudaEngine(Engine):
         if self._graph is None:
             return self._forward()
         if self._launch is not None:  # torch's replay() costs ~50 us of host time a frame on the H200
-            with self.gpu:
-                self._launch()
-            return self._outputs
+            try:
+                with self.gpu:
+                    self._launch()
+                return self._outputs
+            except RuntimeError as error:  # the driver refused: torch's own replay from now on
+                LOG.warning("launching the CUDA graph through the driver failed (%s); replaying it", first_line(error))
+                self._launch = None
         with self.torch.cuda.stream(self._torch_stream):
             self._graph.replay()
         return self._outputs
