@@ -165,7 +165,8 @@ def test_close_releases_the_gpu_and_refuses_more_frames(torch, mobilenet) -> Non
 
 def test_the_graph_launched_through_the_driver_gives_torchs_own_replay(torch, mobilenet) -> None:
     """Where torch hands out the captured graph (``raw_cuda_graph_exec``), the engine launches it on its
-    stream through the driver (torch's ``replay()`` costs ~50 us of host time a frame): same maps."""
+    stream through the driver (torch's ``replay()`` costs ~50 us of host time a frame): same maps, and
+    torch's replay when the driver refuses."""
     from ros2_posenet.engines.torch_cuda import TorchCudaEngine
 
     if not hasattr(torch.cuda.CUDAGraph, "raw_cuda_graph_exec"):
@@ -174,6 +175,11 @@ def test_the_graph_launched_through_the_driver_gives_torchs_own_replay(torch, mo
     assert engine._launch is not None
     tensor, _ = Preprocessor((224, 224), mobilenet.spec.normalization)(load_photo("basketball1.png"))
     direct = [m.copy() for m in engine.infer(tensor)]
-    engine._launch = None  # torch's own replay() from here on
+
+    def refused() -> None:
+        raise RuntimeError("CUDA_ERROR_INVALID_HANDLE")
+
+    engine._launch = refused  # a driver that refuses: torch's own replay() from here on
     replayed = engine.infer(tensor)
+    assert engine._launch is None
     assert all(np.array_equal(a, b) for a, b in zip(direct, replayed, strict=True))
