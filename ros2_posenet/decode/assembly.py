@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import accumulate
+from typing import TypeVar
 
 import numpy as np
 
@@ -17,6 +18,15 @@ from ros2_posenet.topology import Topology
 
 Connection = tuple[int, int, float]
 """A chosen candidate pair of one link: (candidate id of keypoint a, of keypoint b, PAF score)."""
+
+
+Rows = TypeVar("Rows", list, np.ndarray)
+
+
+def split_by_counts(rows: Rows, counts: Sequence[int]) -> list[Rows]:
+    """``rows`` (a list or an array) cut into consecutive runs of ``counts`` rows: candidates listed
+    keypoint by keypoint, back into one run per keypoint."""
+    return [rows[stop - count : stop] for count, stop in zip(counts, accumulate(counts), strict=True)]
 
 
 def pair_layout(shapes: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -105,16 +115,16 @@ def assemble_table(
     params: DecodeParams,
 ) -> list[Pose]:
     """``assemble_people`` with all candidates in one (N, 3) table, keypoint by keypoint (``counts``)."""
-    slots, links = _grow(counts, connections, topology, params)
-    return _finish(slots, links, table, counts, topology, params) if slots else []
+    slots, masks, links = _grow(counts, connections, topology, params)
+    return _finish(slots, masks, links, table, counts, topology, params) if slots else []
 
 
 def _grow(
     counts: Sequence[int], connections: Sequence[Sequence[Connection]], topology: Topology, params: DecodeParams
-) -> tuple[list[list[int]], list[dict[int, float]]]:
+) -> tuple[list[list[int]], list[int], list[dict[int, float]]]:
     """The walk over the connections: each person still standing at the end as its candidate id per
-    keypoint (-1 = empty) and its links' scores, in creation order. Under way a person also has a bit
-    mask of the keypoints it holds (0 once merged away), so an overlap test is one AND."""
+    keypoint (-1 = empty), the bit mask of the keypoints it holds (0 once merged away, so an overlap
+    test is one AND) and its links' scores, in creation order."""
     empty = [-1] * topology.num_keypoints
     slots: list[list[int]] = []
     masks: list[int] = []
@@ -160,42 +170,32 @@ def _grow(
                     person = empty.copy()
                     person[keypoint] = candidate
                     slots.append(person)
-                    masks.append(1)
+                    masks.append(1 << keypoint)
                     links.append({})
     standing = [index for index, mask in enumerate(masks) if mask]
-    return [slots[i] for i in standing], [links[i] for i in standing]
+    return [slots[i] for i in standing], [masks[i] for i in standing], [links[i] for i in standing]
 
 
 def _finish(
     slots: list[list[int]],
+    masks: list[int],
     links: list[dict[int, float]],
     table: np.ndarray,
     counts: Sequence[int],
     topology: Topology,
     params: DecodeParams,
 ) -> list[Pose]:
-    """Score, filter, order, cap and number the people; build the shared Pose results.
-
-    Scores add left to right, as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding,
-    which changes the last bit of a score and so the order of people with equal scores.
-    """
-    flat = table.tolist()
-    rows = [flat[stop - count : stop] for count, stop in zip(counts, accumulate(counts), strict=True)]
+    """Score, filter, order, cap and number the people; build the shared Pose results."""
+    rows = split_by_counts(table.tolist(), counts)
     torso, names = topology.torso_masks, topology.keypoints
     built = []
-    for person, held in zip(slots, links, strict=True):
+    for person, mask, held in zip(slots, masks, links, strict=True):
         present = [(k, rows[k][c]) for k, c in enumerate(person) if c >= 0]
-        total = 0.0
-        for _, row in present:
-            total += row[2]
-        score = total / len(present)
+        score = _sum_in_order([row[2] for _, row in present]) / len(present)
         order = sorted(held)
         if order:
-            total = 0.0
-            for link in order:
-                total += held[link]
-            score += total / len(order)
-        if _kept(len(present), sum(1 << k for k, _ in present), score, torso, params):
+            score += _sum_in_order([held[link] for link in order]) / len(order)
+        if _kept(len(present), mask, score, torso, params):
             built.append((score, min(row[1] for _, row in present), present, order))
     built.sort(key=lambda entry: (-entry[0], entry[1]))
     new_keypoint, new_pose, people = tuple.__new__, Pose._with_box, []
@@ -206,6 +206,15 @@ def _finish(
         box = (left, min(ys), max(row[1] for _, row in present), max(ys))
         people.append(new_pose(number, keypoints, tuple([topology.links[link] for link in order]), score, box))
     return people
+
+
+def _sum_in_order(values: list[float]) -> float:
+    """Left-to-right float addition, as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding,
+    which changes the last bit of a score and so the order of people with equal scores."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
 
 
 def _kept(count: int, present: int, score: float, torso: tuple[int, int], params: DecodeParams) -> bool:

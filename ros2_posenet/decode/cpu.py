@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ros2_posenet.decode.assembly import assemble_table, assign_pairs, pair_layout
+from ros2_posenet.decode.assembly import assemble_table, assign_pairs, pair_layout, split_by_counts
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Pose
 from ros2_posenet.topology import Topology
@@ -32,7 +32,7 @@ def decode_cpu(cmap: np.ndarray, paf: np.ndarray, topology: Topology, params: De
     cmap, paf = check_maps(cmap, paf, topology)
     padded = _PaddedMap(cmap, params.refine_window)
     peaks = padded.peaks(params)
-    refined, counts = padded.refine(peaks, params.refine_window), peaks.counts(padded.keypoints)
+    refined, counts = padded.refine(peaks, params.refine_window), peaks.counts
     shapes = [(counts[a], counts[b]) for a, b in topology.links]
     links, rows, cols = pair_layout(shapes)
     scores = _pair_scores(paf, refined, counts, topology, (links, rows, cols), params)
@@ -61,9 +61,7 @@ class _PeakSet(NamedTuple):
     pixel: np.ndarray  # flat index into the padded map
     values: np.ndarray  # float32 peak values
     keypoint: np.ndarray
-
-    def counts(self, keypoints: int) -> list[int]:
-        return np.bincount(self.keypoint, minlength=keypoints).tolist()
+    counts: list[int]  # peaks of each keypoint type
 
 
 class _PaddedMap:
@@ -93,12 +91,14 @@ class _PaddedMap:
         if counts.max(initial=0) > params.max_parts:
             keep = np.arange(len(index)) - (np.cumsum(counts) - counts)[keypoint] < params.max_parts
             index, values, keypoint = index[keep], values[keep], keypoint[keep]
-        return _PeakSet(index, values, keypoint)
+        return _PeakSet(index, values, keypoint, np.minimum(counts, params.max_parts).tolist())
 
-    def at(self, keypoint: np.ndarray, y: np.ndarray, x: np.ndarray, values: np.ndarray) -> _PeakSet:
-        """The given pixels of the map as a peak set (refine_peaks' input)."""
+    def at(self, counts: list[int], y: np.ndarray, x: np.ndarray, values: np.ndarray) -> _PeakSet:
+        """The given pixels of the map, ``counts`` of each keypoint type in turn, as a peak set
+        (refine_peaks' input)."""
+        keypoint = np.repeat(np.arange(len(counts)), counts)
         index = keypoint * self.plane + (y + self.pad) * self.row + (x + self.pad)
-        return _PeakSet(index.astype(np.int64), values, keypoint)
+        return _PeakSet(index.astype(np.int64), values, keypoint, counts)
 
     def coordinates(self, peaks: _PeakSet) -> tuple[np.ndarray, np.ndarray]:
         """Map row and column of each peak."""
@@ -130,7 +130,7 @@ def find_peaks(cmap: np.ndarray, params: DecodeParams) -> list[np.ndarray]:
     padded = _PaddedMap(np.asarray(cmap, dtype=np.float32), params.refine_window)
     peaks = padded.peaks(params)
     table = np.stack([*padded.coordinates(peaks), peaks.values], axis=1).astype(np.float32)
-    return _split(table, peaks.counts(padded.keypoints))
+    return split_by_counts(table, peaks.counts)
 
 
 def refine_peaks(cmap: np.ndarray, peaks: Sequence[np.ndarray], params: DecodeParams) -> list[np.ndarray]:
@@ -139,9 +139,8 @@ def refine_peaks(cmap: np.ndarray, peaks: Sequence[np.ndarray], params: DecodePa
     padded = _PaddedMap(np.asarray(cmap, dtype=np.float32), params.refine_window)
     counts = [len(p) for p in peaks]
     rows = np.concatenate([np.asarray(p, dtype=np.float32).reshape(-1, 3) for p in peaks])
-    keypoint = np.repeat(np.arange(len(peaks)), counts)
-    at = padded.at(keypoint, rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2])
-    return _split(padded.refine(at, params.refine_window), counts)
+    at = padded.at(counts, rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2])
+    return split_by_counts(padded.refine(at, params.refine_window), counts)
 
 
 def link_scores(
@@ -155,8 +154,8 @@ def link_scores(
     points = np.concatenate([np.asarray(c, dtype=np.float64).reshape(-1, 3) for c in candidates])
     shapes = [(counts[a], counts[b]) for a, b in topology.links]
     scores = _pair_scores(np.asarray(paf, dtype=np.float32), points, counts, topology, pair_layout(shapes), params)
-    bounds = np.cumsum([0, *(r * c for r, c in shapes)]).tolist()
-    return [scores[i:j].reshape(shape) for i, j, shape in zip(bounds[:-1], bounds[1:], shapes, strict=True)]
+    tables = split_by_counts(scores, [rows * cols for rows, cols in shapes])
+    return [table.reshape(shape) for table, shape in zip(tables, shapes, strict=True)]
 
 
 @lru_cache(maxsize=64)
@@ -165,10 +164,6 @@ def _read_only(pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
     array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     array.flags.writeable = False
     return array
-
-
-def _split(table: np.ndarray, counts: list[int]) -> list[np.ndarray]:
-    return [table[stop - count : stop] for count, stop in zip(counts, accumulate(counts), strict=True)]
 
 
 def _pair_scores(
@@ -239,16 +234,15 @@ def _score_pairs(
     divisor = np.maximum(length, 1e-6)
     needed = int(np.floor(params.min_aligned_fraction * samples)) + 1  # aligned > fraction * samples
     steps = np.arange(samples)
+    alive = np.arange(len(links))
     if len(links) < _ONE_PASS or needed == 1:
         along = _alignment(field, links, start, delta, divisor, steps, samples)
-        alive = np.arange(len(links))
     else:
         by_centre = np.argsort(np.abs(2 * steps + 1 - samples), kind="stable")
         screen, rest = np.sort(by_centre[: samples - needed + 1]), np.sort(by_centre[samples - needed + 1 :])
-        alive = np.arange(len(links))
         if len(links) >= _REACH_PAIRS and threshold >= 0:
-            y0, x0 = (np.floor(axis) for axis in _sample_points(field, start, delta, screen, samples))
-            pixels = (y0 * field.width + x0).astype(np.int64) + links * (field.height * field.width)
+            *_, pixels = _sample_pixels(field, start, delta, screen, samples)
+            pixels += links * (field.height * field.width)
             alive = np.flatnonzero((field.reach().take(pixels) > threshold * (1 - 1e-6)).any(axis=0))
         screened = _alignment(field, links[alive], start[alive], delta[alive], divisor[alive], screen, samples)
         aligned_somewhere = (screened > threshold).any(axis=0)
@@ -266,14 +260,17 @@ def _score_pairs(
     return scores
 
 
-def _sample_points(
+def _sample_pixels(
     field: LinkField, start: np.ndarray, delta: np.ndarray, steps: np.ndarray, samples: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(len(steps), n) y and x of samples ``steps`` of ``samples`` along each pair, clamped to the map."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(len(steps), n) arrays for samples ``steps`` of ``samples`` along each pair, clamped to the map:
+    y and x, their floors, and the flat index within a plane of the pixel at the floors."""
     fractions = ((steps + 0.5) / samples)[:, None]
     ys = np.minimum(np.maximum(start[:, 0] + delta[:, 0] * fractions, 0.0), field.height - 1)
     xs = np.minimum(np.maximum(start[:, 1] + delta[:, 1] * fractions, 0.0), field.width - 1)
-    return ys, xs
+    y0 = np.floor(ys)
+    x0 = np.floor(xs)
+    return ys, xs, y0, x0, (y0 * field.width + x0).astype(np.int64)
 
 
 def _alignment(
@@ -288,10 +285,7 @@ def _alignment(
     """(len(steps), n) PAF alignment ``(paf_x * dx + paf_y * dy) / |d|`` at samples ``steps`` of
     ``samples`` along each pair, bilinear as the kernel's sample_map (float64 from the float32 maps)."""
     height, width = field.height, field.width
-    ys, xs = _sample_points(field, start, delta, steps, samples)
-    y0 = np.floor(ys)
-    x0 = np.floor(xs)
-    top_left = (y0 * width + x0).astype(np.int64)
+    ys, xs, y0, x0, top_left = _sample_pixels(field, start, delta, steps, samples)
     top_right = top_left + (x0 < width - 1)
     down = (y0 < height - 1) * width
     ys -= y0  # the fractions fy, fx
