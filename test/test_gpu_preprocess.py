@@ -82,10 +82,14 @@ def test_one_preprocessor_follows_changes_of_image_size_order_and_output() -> No
     gpu = GpuPreprocessor((224, 224), IMAGENET_RGB)
     with gpu.gpu:
         other = GPUArray((1, 3, 224, 224), np.float32)
-    for size, order, output in [((640, 480), "bgr", None), ((320, 240), "bgr", None), ((640, 480), "rgb", None)] + [
+    frames = [
+        ((640, 480), "bgr", None),
+        ((320, 240), "bgr", None),
+        ((640, 480), "rgb", None),
         ((640, 480), "rgb", other),
         ((640, 480), "bgr", None),
-    ]:
+    ]
+    for size, order, output in frames:
         image = sample_image(*size)
         expected, expected_transform = Preprocessor((224, 224), IMAGENET_RGB)(image, order)
         _, transform = gpu(image, order, output=output)

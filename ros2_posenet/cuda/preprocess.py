@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ros2_posenet.cuda.context import DeviceArray, GpuContext, compile_kernels, import_pycuda
+from ros2_posenet.cuda.context import DeviceArray, GpuContext, LastView, compile_kernels, import_pycuda
 from ros2_posenet.preprocess import InputTransform, Normalization, Preprocessor, to_three_channels, validate_image
 
 BLOCK = (32, 8, 1)
@@ -51,7 +51,8 @@ class GpuPreprocessor:
         self._source: Any = None  # device copy of the image, and the event of its upload (pycuda)
         self._source_bytes = 0
         self._uploaded: Any = None
-        self._launch: tuple | None = None  # (key, output, transform, kernel arguments) of the last frame
+        self._output = LastView()  # the engine's input tensor, every frame
+        self._launch: tuple | None = None  # (key, transform, kernel arguments) of the last frame
 
     def __call__(self, image: np.ndarray, channel_order: str = "bgr", output: Any = None):
         """Upload ``image`` and fill ``output`` (default: ``self.output``); returns (output, transform).
@@ -76,15 +77,15 @@ class GpuPreprocessor:
 
     def _launch_for(self, size: tuple[int, int], swap: bool, target: Any) -> tuple[InputTransform, tuple]:
         """The transform and the kernel's launch arguments for a frame of ``size`` into ``target``,
-        remembered while the image size and the output stay the same (a camera's every frame): a
-        torch tensor's ``__cuda_array_interface__`` and the placement cost more than the kernel."""
-        key = (size, swap, id(target))
-        if self._launch is not None and self._launch[0] == key and self._launch[1] is target:
-            return self._launch[2], self._launch[3]
-        view = DeviceArray.of(target)
+        remembered while the image size, colour order and output stay the same (a camera's every
+        frame): the placement and the arguments cost more than the kernel."""
+        view = self._output.of(target)
         width, height = self.layout.input_width, self.layout.input_height
         if view is None or view.shape != (1, 3, height, width) or view.dtype != np.float32:
             raise ValueError(f"output must be a float32 [1, 3, {height}, {width}] GPU array")
+        key = (size, swap, view.pointer)
+        if self._launch is not None and self._launch[0] == key:
+            return self._launch[1], self._launch[2]
         src_h, src_w = size
         transform = self.layout.transform_for(src_w, src_h)
         box = self._box(transform, src_w, src_h)
@@ -108,7 +109,7 @@ class GpuPreprocessor:
             *self._inv_std.tolist(),
             *self._pad.tolist(),
         )
-        self._launch = (key, target, transform, arguments)  # holding target keeps its id its own
+        self._launch = (key, transform, arguments)
         return transform, arguments
 
     def _box(self, transform: InputTransform, src_w: int, src_h: int) -> tuple[int, int, int, int]:
@@ -155,6 +156,7 @@ class GpuPreprocessor:
             if self._source is not None:
                 self._source.free()
         self._source, self._staging, self.output, self._launch = None, None, None, None
+        self._output = LastView()
 
     def download(self, output: Any = None) -> np.ndarray:
         """The preprocessed tensor on the host (for tests and debugging)."""

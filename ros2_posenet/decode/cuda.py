@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ros2_posenet.cuda.context import DeviceArray, GpuContext, compile_kernels, import_pycuda
+from ros2_posenet.cuda.context import GpuContext, LastView, compile_kernels, import_pycuda
 from ros2_posenet.cuda.graph import StreamGraph
 from ros2_posenet.decode.assembly import Connection, assemble_people, assign_links
 from ros2_posenet.decode.params import DecodeParams
@@ -121,7 +121,7 @@ class CudaDecoder:
             self._paf_channels = cuda.to_device(channels if channels.size else np.zeros(2, np.int32))
         self._shape: tuple[int, int, int, int, int] | None = None
         self._maps: dict[str, tuple[Any, int]] = {}  # upload buffers for host maps
-        self._views: dict[str, tuple[Any, DeviceArray]] = {}  # the last device map of each name, and its view
+        self._views = {"cmap": LastView(), "paf": LastView()}  # an engine's output tensors, every frame
         self._link_sets: dict[int, tuple[tuple[int, int], ...]] = {}
         self._names = np.array(topology.keypoints, dtype=object)  # keypoint names, indexable by id arrays
         self.closed = False
@@ -146,7 +146,7 @@ class CudaDecoder:
             for buffer in buffers:
                 buffer.free()
         self._maps.clear()
-        self._views.clear()
+        self._views = {"cmap": LastView(), "paf": LastView()}
         self._shape = None
         self.closed = True
 
@@ -181,13 +181,8 @@ class CudaDecoder:
         self._shape = shape
 
     def _device_map(self, name: str, array: Any, channels: int) -> tuple[int, tuple[int, int]]:
-        """Device pointer and (h, w) of a ``[C, h, w]`` (or ``[1, C, h, w]``) float32 map. The view of
-        the last device array given as ``name`` is remembered (an engine hands the same output
-        tensors every frame, and a torch tensor's ``__cuda_array_interface__`` costs ~10 us)."""
-        seen = self._views.get(name)
-        view = seen[1] if seen is not None and seen[0] is array else DeviceArray.of(array)
-        if view is not None:
-            self._views[name] = (array, view)  # holding the array keeps its identity its own
+        """Device pointer and (h, w) of a ``[C, h, w]`` (or ``[1, C, h, w]``) float32 map."""
+        view = self._views[name].of(array)
         if view is None:
             host = np.ascontiguousarray(array, dtype=np.float32)
             shape, dtype = host.shape, host.dtype
