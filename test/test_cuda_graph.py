@@ -22,3 +22,12 @@ def test_missing_cuda_bindings_is_one_line_saying_what_to_install() -> None:
     with pytest.raises(BackendUnavailableError, match=r"^cuda-bindings is not installed: pip install cuda-bindings"):
         import_cuda_driver()
     assert not StreamGraph(stream_handle=0).enabled
+
+
+def test_without_graphs_a_following_graph_is_left_to_the_launch() -> None:
+    """``then`` (a graph captured elsewhere) only joins our graph; outside a capture ``launch`` runs the
+    work itself, told so by ``capturing``."""
+    graph, seen = StreamGraph(stream_handle=0, enabled=False), []
+    for _ in range(3):
+        graph.run("key", lambda: seen.append(graph.capturing), then=1234)
+    assert seen == [False, False, False] and graph.captures == 0

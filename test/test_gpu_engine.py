@@ -183,3 +183,32 @@ def test_the_graph_launched_through_the_driver_gives_torchs_own_replay(torch, mo
     replayed = engine.infer(tensor)
     assert engine._launch is None
     assert all(np.array_equal(a, b) for a, b in zip(direct, replayed, strict=True))
+
+
+def test_preprocessing_and_the_network_as_one_graph_give_each_frames_own_people(torch, mobilenet) -> None:
+    """With the network a graph of its own (``network_graph``), the pipeline launches the preprocess
+    kernel and the network as one graph: captured on the second frame of a size, replayed after. Each
+    frame's people equal those of the same frame run launch by launch (``sync_stages``); frames
+    alternate between photos, so a replay that skipped the network or read the previous upload would
+    show the previous photo's people; a new image size gets a new graph."""
+    import cv2
+
+    from ros2_posenet.engines.torch_cuda import TorchCudaEngine
+    from ros2_posenet.pipelines.gpu import GpuPipeline
+
+    engine = TorchCudaEngine(mobilenet, input_size=(224, 224))
+    if engine.network_graph is None:
+        pytest.skip(f"torch {torch.__version__} does not keep its graphs (or cuda-bindings is missing)")
+    pipeline = GpuPipeline(mobilenet, engine)
+    a = cv2.resize(load_photo("basketball1.png"), (640, 480))
+    b = cv2.resize(load_photo("basketball2.png"), (640, 480))
+    c = cv2.resize(load_photo("messi5.jpg"), (800, 600))
+    counts = []
+    for image in (a, a, b, a, b, b, c, c, a, c, b):
+        got = [pose.to_dict() for pose in pipeline.process(image)]
+        assert got == [pose.to_dict() for pose in pipeline.process(image, sync_stages=True)]
+        counts.append(len(got))
+    # a/b captured once and replayed 4 times, c captured; after c, each size's launch is new (the
+    # preprocessor keeps one) and is captured only when it comes twice in a row: never here.
+    assert (pipeline._front.captures, pipeline._front.replays) == (2, 4)
+    assert len(set(counts)) > 1, f"the photos should differ in people: {counts}"

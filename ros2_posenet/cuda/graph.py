@@ -61,7 +61,9 @@ class StreamGraph:
     """One captured graph of the launches ``run`` is given, replayed while their key stays the same.
 
     Call ``run`` with the stream's context current. ``reset`` drops the graph: call it when a
-    buffer the launches use is freed. ``captures`` and ``replays`` count what happened.
+    buffer the launches use is freed. ``captures`` and ``replays`` count what happened. A graph
+    captured elsewhere (torch's network) can be the last step of ours (``run``'s ``then``): one
+    launch a frame instead of one per piece, each of which costs tens of microseconds of host time.
     """
 
     def __init__(self, stream_handle: int, enabled: bool = True) -> None:
@@ -70,6 +72,7 @@ class StreamGraph:
         self._graph: tuple[Any, Any] | None = None  # (graph, executable)
         self._key: Hashable = None
         self._last_key: Hashable = None
+        self.capturing = False  # True while ``launch`` runs into a capture
         self.captures = 0
         self.replays = 0
 
@@ -77,8 +80,13 @@ class StreamGraph:
     def enabled(self) -> bool:
         return self._driver is not None
 
-    def run(self, key: Hashable, launch: Callable[[], None]) -> None:
-        """Enqueue ``launch``'s work on the stream: replayed from the graph for a repeated ``key``."""
+    def run(self, key: Hashable, launch: Callable[[], None], then: int | None = None) -> None:
+        """Enqueue ``launch``'s work on the stream: replayed from the graph for a repeated ``key``.
+
+        ``then``: a ``cudaGraph_t`` handle that the graph runs after ``launch``'s work (copied into it
+        at capture; it must outlive our graph). Outside a capture (``capturing`` False), ``launch``
+        must do that work itself; a graph launch cannot be captured.
+        """
         if self._driver is not None and self._graph is not None and key == self._key:
             self._check(self._driver.cuGraphLaunch(self._graph[1], self._stream))
             self.replays += 1
@@ -89,7 +97,7 @@ class StreamGraph:
             return
         self.reset()
         try:
-            self._graph = self._capture(launch)
+            self._graph = self._capture(launch, then)
         except Exception as error:  # a driver error, or bindings older than 12 (other signatures)
             LOG.warning("CUDA graph capture failed (%s); decoding without CUDA graphs", first_line(error))
             self._driver = None
@@ -99,20 +107,40 @@ class StreamGraph:
         self.captures += 1
         self._check(self._driver.cuGraphLaunch(self._graph[1], self._stream))
 
-    def _capture(self, launch: Callable[[], None]) -> tuple[Any, Any]:
+    def _capture(self, launch: Callable[[], None], then: int | None) -> tuple[Any, Any]:
         driver = self._driver
         assert driver is not None  # run() captures only with a usable driver
         mode = driver.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL
         self._check(driver.cuStreamBeginCapture(self._stream, mode))
+        self.capturing = True
         try:
             launch()
         finally:
+            self.capturing = False
             graph = self._check(driver.cuStreamEndCapture(self._stream))
+        if then is not None:
+            graph = self._followed_by(graph, then)
         try:
             return graph, self._check(driver.cuGraphInstantiate(graph, 0))
         except Exception:
             driver.cuGraphDestroy(graph)
             raise
+
+    def _followed_by(self, captured: Any, then: int) -> Any:
+        """A new graph of two child nodes, ``captured`` then ``then`` (both copied in); ``captured`` is destroyed."""
+        driver = self._driver
+        assert driver is not None
+        try:
+            graph = self._check(driver.cuGraphCreate(0))
+            try:
+                first = self._check(driver.cuGraphAddChildGraphNode(graph, None, 0, captured))
+                self._check(driver.cuGraphAddChildGraphNode(graph, [first], 1, driver.CUgraph(then)))
+            except Exception:
+                driver.cuGraphDestroy(graph)
+                raise
+        finally:
+            driver.cuGraphDestroy(captured)
+        return graph
 
     def reset(self) -> None:
         """Drop the captured graph (its buffers are about to change)."""

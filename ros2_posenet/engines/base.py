@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeGuard, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 
@@ -62,18 +62,28 @@ class Engine(ABC):
         """Free runtime resources early (also done when the engine is garbage collected)."""
 
 
+class NetworkGraph(NamedTuple):
+    """The network captured as a CUDA graph (a ``cudaGraph_t`` handle): running it, on its own or as
+    a step of a bigger graph, refills ``outputs`` (the device cmap and paf) from the engine's input."""
+
+    graph: int
+    outputs: tuple[Any, Any]
+
+
 @runtime_checkable
 class DeviceEngine(Protocol):
     """An engine whose input and outputs stay on the GPU, for the GPU pipeline.
 
     ``input`` is its ``[1, 3, H, W]`` float32 device buffer (anything with
     ``__cuda_array_interface__``), ``stream`` the pycuda stream it runs on, and ``infer_device``
-    runs on ``input`` and returns device (cmap, paf) maps ordered on ``stream``.
+    runs on ``input`` and returns device (cmap, paf) maps ordered on ``stream``. ``network_graph``
+    (None when there is none) lets the pipeline run preprocessing and the network as one graph.
     """
 
     name: str
     input: Any
     stream: Any
+    network_graph: NetworkGraph | None
 
     def infer_device(self) -> tuple[Any, Any]: ...
 

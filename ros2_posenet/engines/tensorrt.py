@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ros2_posenet.cuda.context import GpuContext, gpu_status, import_pycuda
-from ros2_posenet.engines.base import Engine, check_output_channels
+from ros2_posenet.engines.base import Engine, NetworkGraph, check_output_channels
 from ros2_posenet.engines.engine_cache import EngineCache, EngineKey, engine_path
 from ros2_posenet.errors import BackendUnavailableError, ModelError, import_optional
 from ros2_posenet.models.files import sha256_file
@@ -243,6 +243,7 @@ class TensorRTEngine(Engine):
                 name: cuda.pagelocked_empty(shapes[name], np.float32) for name in (spec.cmap_output, spec.paf_output)
             }
         self.input = self.buffers[spec.input_name]
+        self.network_graph: NetworkGraph | None = None  # execute_async_v3 runs uncaptured: no graph to share
         self.name = f"tensorrt-{precision}"
         self._checked = False
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ros2_posenet.cuda.context import GpuContext, gpu_status, import_pycuda
 from ros2_posenet.cuda.graph import graph_launcher
-from ros2_posenet.engines.base import Engine, check_output_channels
+from ros2_posenet.engines.base import Engine, NetworkGraph, check_output_channels
 from ros2_posenet.errors import BackendUnavailableError, ModelError, first_line, import_optional
 from ros2_posenet.models.registry import ResolvedNetwork
 
@@ -90,6 +90,7 @@ class TorchCudaEngine(Engine):
         self.input = torch.zeros((1, 3, height, width), dtype=torch.float32, device=self.device)
         self.name = f"torch-cuda-{precision}"
         self._graph = None
+        self.network_graph: NetworkGraph | None = None
         self._launch: Any = None  # the captured graph's direct launch (cuda-bindings), when there is one
         self._outputs: Any = self._forward()  # also the warm-up that picks cuDNN algorithms
         cmap, paf = self._outputs
@@ -115,9 +116,11 @@ class TorchCudaEngine(Engine):
             for _ in range(2):  # warm-up off the default stream, as graph capture requires
                 self._forward()
             self._torch_stream.synchronize()
-            graph = torch.cuda.CUDAGraph()
+            graph, kept = self._new_graph()
             with torch.cuda.graph(graph):  # captured on torch's own side stream
                 outputs = self._run()
+            if kept:
+                graph.instantiate()
             self._graph, self._outputs = graph, outputs
         except RuntimeError as error:
             LOG.warning("CUDA graph capture failed (%s); running eagerly", first_line(error))
@@ -125,6 +128,16 @@ class TorchCudaEngine(Engine):
         raw_executable = getattr(self._graph, "raw_cuda_graph_exec", None)  # torch 2.11 has it; else replay()
         if raw_executable is not None:
             self._launch = graph_launcher(raw_executable(), self.stream.handle)
+        if kept and self._launch is not None:  # a graph of graphs needs cuda-bindings, as the launch does
+            self.network_graph = NetworkGraph(graph.raw_cuda_graph(), outputs)
+
+    def _new_graph(self) -> tuple[Any, bool]:
+        """A torch CUDAGraph that keeps its ``cudaGraph_t`` (torch 2.8 on: the pipeline puts it in its
+        own graph), and whether it does; torch's plain CUDAGraph on older versions."""
+        try:
+            return self.torch.cuda.CUDAGraph(keep_graph=True), True
+        except TypeError:
+            return self.torch.cuda.CUDAGraph(), False
 
     def infer_device(self) -> tuple[Any, Any]:
         """Run on ``self.input``; (cmap, paf) float32 CUDA tensors, ordered on ``stream``.
@@ -164,6 +177,6 @@ class TorchCudaEngine(Engine):
         if self.module is None:
             return
         self._torch_stream.synchronize()
-        self._graph = self._launch = self._outputs = self.module = None
+        self._graph = self._launch = self._outputs = self.module = self.network_graph = None
         self.input = self.torch.empty(0, device=self.device)
         self.torch.cuda.empty_cache()
