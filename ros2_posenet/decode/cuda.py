@@ -33,7 +33,8 @@ LINK_THREADS = 256
 ASSEMBLY_THREADS = 1024  # a warp per person when scoring: 32 people at once
 MADE_CAP = 512  # people made from connections that the assembly kernel can hold (decode.cu)
 # The assembly kernel's outputs, in its parameter order.
-PEOPLE_REGIONS = ("people_ends", "people_scores", "people_links", "people_boxes", "row_candidates")
+PEOPLE_REGIONS = ("people", "row_candidates")
+PERSON_FIELDS = 7  # per finished person: end of its rows, link bits, score, box (decode.cu)
 
 
 class _Layout:
@@ -49,10 +50,7 @@ class _Layout:
             ("header", np.int32, 2),  # people, fell back to Python assembly
             ("scores", np.float64, self.links * max_parts),  # per link, the chosen connections' scores
             ("pairs", np.int32, self.links * max_parts * 2),  # per link, the chosen (i, j)
-            ("people_scores", np.float64, max_people),
-            ("people_boxes", np.float64, max_people * 4),
-            ("people_ends", np.int32, max_people),  # person r's rows end here
-            ("people_links", np.uint32, max_people),  # bit l: the person has link l
+            ("people", np.float64, max_people * PERSON_FIELDS),  # rows end, link bits, score, box
             ("row_candidates", np.int32, max_people * keypoints),  # each row's candidate, numbered overall
         )
         self.regions: dict[str, tuple[int, type, int]] = {}
@@ -111,7 +109,7 @@ class CudaDecoder:
             self._score_links = module.get_function("score_links")
             self._score_links.prepare("PiiPPPPiidddiPPPPPP")
             self._assemble = module.get_function("assemble")
-            self._assemble.prepare("iiiPPPPPP" + "ididIIi" + "dddd" + "P" * 11)  # 5 scratch arrays, header, 5 regions
+            self._assemble.prepare("iiiPPPPPP" + "ididIIi" + "dddd" + "P" * 8)  # 5 scratch arrays, header, 2 regions
             self.stream = stream or cuda.Stream()
             self.graphs = tuple(StreamGraph(self.stream.handle, enabled=graphs) for _ in range(2))
             self._candidates_copied = cuda.Event(cuda.event_flags.DISABLE_TIMING)
@@ -124,6 +122,7 @@ class CudaDecoder:
         self._views = {"cmap": LastView(), "paf": LastView()}  # an engine's output tensors, every frame
         self._link_sets: dict[int, tuple[tuple[int, int], ...]] = {}
         self._names = np.array(topology.keypoints, dtype=object)  # keypoint names, indexable by id arrays
+        self._mapping: tuple[PixelMapping | None, np.ndarray, np.ndarray] = (None, np.ones(3), np.zeros(3))
         self.closed = False
 
     @property
@@ -162,6 +161,7 @@ class CudaDecoder:
         self._result = cuda.mem_alloc(layout.size)
         self._host = cuda.pagelocked_empty(layout.size, np.uint8)
         self._view = layout.views(self._host)
+        self._parts = self._view["parts"].reshape(k, max_parts, 3)
         self._candidate_keypoint = np.repeat(np.arange(k), max_parts).reshape(k, max_parts)
         self._candidate_number = np.arange(max_parts)
         self._scratch = cuda.mem_alloc(k * height * width * 4)
@@ -325,9 +325,7 @@ class CudaDecoder:
 
     def _candidates(self) -> list[np.ndarray]:
         """Per keypoint type, the ``[n, 3]`` rows (refined y, refined x, peak score) of its candidates."""
-        k, max_parts = self.topology.num_keypoints, self._max_parts
-        parts = self._view["parts"].reshape(k, max_parts, 3)
-        return [parts[keypoint, :count].copy() for keypoint, count in enumerate(self._view["counts"].tolist())]
+        return [self._parts[keypoint, :count].copy() for keypoint, count in enumerate(self._view["counts"].tolist())]
 
     def _connections(self, params: DecodeParams) -> list[list[Connection]]:
         """Per link, the chosen (i, j, score) in assignment order (assigned on the host for gpu_steps 4)."""
@@ -349,41 +347,38 @@ class CudaDecoder:
 
     def _candidate_keypoints(self, to_image: PixelMapping) -> tuple[Keypoint, ...]:
         """A Keypoint for every candidate, keypoint by keypoint (the kernel numbers them so), moved
-        by ``to_image`` with the same arithmetic as the kernel's boxes."""
-        k, max_parts = self.topology.num_keypoints, self._max_parts
+        by ``to_image`` with the same arithmetic as the kernel's boxes. Few NumPy calls: the host
+        builds these while the GPU links and assembles, and is the slower of the two."""
         present = self._candidate_number < self._view["counts"][:, None]
-        ys, xs, scores = self._view["parts"].reshape(k, max_parts, 3)[present].T
-        if to_image != MAP_PIXELS:
-            xs = xs * to_image.scale_x + to_image.offset_x
-            ys = ys * to_image.scale_y + to_image.offset_y
+        scale, offset = self._mapping_for(to_image)
+        ys, xs, scores = (self._parts[present] * scale + offset).T.tolist()
         ids = self._candidate_keypoint[present]
-        fields = (ids.tolist(), self._names[ids].tolist(), xs.tolist(), ys.tolist(), scores.tolist())
+        fields = (ids.tolist(), self._names[ids].tolist(), xs, ys, scores)
         # tuple.__new__ straight from C: NamedTuple's own __new__ is a Python function, twice as slow.
         return tuple(map(tuple.__new__, repeat(Keypoint), zip(*fields, strict=True)))
+
+    def _mapping_for(self, to_image: PixelMapping) -> tuple[np.ndarray, np.ndarray]:
+        """``to_image`` as (scale, offset) of ``[y, x, score]`` rows (the score kept), made once per mapping."""
+        if self._mapping[0] != to_image:
+            scale = np.array([to_image.scale_y, to_image.scale_x, 1.0])
+            offset = np.array([to_image.offset_y, to_image.offset_x, 0.0])
+            self._mapping = (to_image, scale, offset)
+        return self._mapping[1], self._mapping[2]
 
     def _people(self, count: int, candidates: tuple[Keypoint, ...]) -> list[Pose]:
         """The Pose objects of the people the assembly kernel finished (ordered, numbered, cut): each
         a slice of its candidates' keypoints, gathered in one call, with the kernel's box."""
         if count == 0:
             return []
-        view = self._view
-        ends = view["people_ends"][:count].tolist()
-        rows = view["row_candidates"][: ends[-1]].tolist()
+        fields = self._view["people"][: PERSON_FIELDS * count].reshape(count, PERSON_FIELDS).tolist()
+        rows = self._view["row_candidates"][: int(fields[-1][0])].tolist()
         keypoints = itemgetter(*rows)(candidates) if len(rows) > 1 else (candidates[rows[0]],)
-        boxes = map(tuple, view["people_boxes"][: 4 * count].reshape(count, 4).tolist())
-        people = zip(
-            [0, *ends[:-1]],
-            ends,
-            view["people_links"][:count].tolist(),
-            view["people_scores"][:count].tolist(),
-            boxes,
-            strict=True,
-        )
-        link_sets, new_pose = self._link_sets, Pose._with_box
-        return [
-            new_pose(number, keypoints[start:end], link_sets.get(bits) or self._links_of(bits), score, box)
-            for number, (start, end, bits, score, box) in enumerate(people)
-        ]
+        link_sets, new_pose, people, start = self._link_sets, Pose._with_box, [], 0
+        for number, (end, bits, score, *box) in enumerate(fields):
+            links = link_sets.get(int(bits)) or self._links_of(int(bits))
+            people.append(new_pose(number, keypoints[start : int(end)], links, score, tuple(box)))
+            start = int(end)
+        return people
 
     def _links_of(self, bits: int) -> tuple[tuple[int, int], ...]:
         """The topology links whose bits are set, in topology order (memoised: few distinct sets)."""

@@ -187,15 +187,18 @@ __global__ void score_links(const float* __restrict__ paf, int height, int width
 // mask so that the overlap test of a merge is one AND) gives the sequential walk's result with
 // the connections of a link handled in parallel; scoring and ranking are parallel.
 // Where the state does not fit, header[1] = 1 and the host runs assembly.py instead.
-// Output, by rank: header[0] people; person r's keypoints are rows people_ends[r-1]..people_ends[r]
-// (ids ascending), each the number of its candidate counted over all keypoint types in keypoint
-// order; its box, score and link bits. Boxes are moved by x * scale_x + offset_x,
-// y * scale_y + offset_y (scales > 0; 1 and 0 keep map pixels), as the host moves the candidates.
+// Output, by rank: header[0] people; person r is PERSON_FIELDS doubles of `people`: the end of its
+// rows (its keypoints are rows end[r-1]..end[r] of row_candidates, ids ascending, each the number of
+// its candidate counted over all keypoint types in keypoint order), its link bits, score and box
+// (left, top, right, bottom): one array, so that the host reads all of it in one call. Boxes are
+// moved by x * scale_x + offset_x, y * scale_y + offset_y (scales > 0; 1 and 0 keep map pixels), as
+// the host moves the candidates.
 #define OWNER_CAP 4096       // keypoint types * max_parts
 #define SLOT_CAP 8192        // people made from connections * keypoint types
 #define CONNECTION_CAP 2048  // chosen connections of all links
 #define MADE_CAP 512         // people made from connections
 #define RANK_CAP 384         // people ranked in shared memory (more: in global memory)
+#define PERSON_FIELDS 7      // per finished person: rows end, link bits, score, box (decode/cuda.py)
 
 // A connection whose other end a person already holds: that person takes candidate `c` of keypoint
 // `k` unless its slot `k` is filled, and records the link.
@@ -241,8 +244,7 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
          unsigned int torso_hips, int max_people, double scale_x, double offset_x, double scale_y, double offset_y,
          double* __restrict__ entry_score, double* __restrict__ entry_left,
          int* __restrict__ entry_key, unsigned char* __restrict__ entry_size, double* __restrict__ person_link_scores,
-         int* __restrict__ header, int* __restrict__ people_ends, double* __restrict__ people_scores,
-         unsigned int* __restrict__ people_links, double* __restrict__ people_boxes, int* __restrict__ row_candidates)
+         int* __restrict__ header, double* __restrict__ people, int* __restrict__ row_candidates)
 {
     __shared__ short owner[OWNER_CAP];
     __shared__ short slots[SLOT_CAP];
@@ -512,10 +514,11 @@ assemble(int num_keypoints, int num_links, int max_parts, const int* __restrict_
             row_candidates[row] = first_candidate[k] + candidate;
             ++row;
         }
-        people_ends[rank] = row;
-        for (int side = 0; side < 4; ++side) people_boxes[4 * rank + side] = box[side];
-        people_links[rank] = e < made ? link_bits[e] : 0;
-        people_scores[rank] = score;
+        double* person = people + PERSON_FIELDS * rank;
+        person[0] = row;
+        person[1] = e < made ? link_bits[e] : 0;
+        person[2] = score;
+        for (int side = 0; side < 4; ++side) person[3 + side] = box[side];
     }
     if (threadIdx.x == 0) header[0] = min(ranked, max_people), header[1] = 0;
 }
