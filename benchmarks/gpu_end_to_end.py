@@ -9,11 +9,14 @@ Networks (torch-cuda engine, FP16, CUDA graph):
                   the number of candidates decoded is printed with it
   mobilenet-thin-body  the real pretrained network at 224x224 and 432x368 (from the model cache)
 Images: basketball1.png at 640x480 and resized to 1280x720 (synthetic when there is no photo).
+All rows' pipelines live at once and are timed interleaved (blocks of 50 frames, the rows in a new
+shuffled order each round), so that every row sees the same machine.
 Columns (ms, medians): total per frame (host wall clock, 200 frames of warm-up first) and its 99th
 percentile; net = the network's own GPU time inside each of those frames (CUDA events around the
-engine's launch); rest = total - net, frame by frame (what preprocessing, decoding and the host cost
-on top of the network); prep / infer / decode measured in a second pass that waits for the GPU after
-each stage (infer there also counts the launch); fps = frames per second over the whole first pass;
+network, in the pipeline's graph: see NetworkTimer); rest = total - net, frame by frame (what
+preprocessing, decoding and the host cost on top of the network); prep / infer / decode measured in
+a second pass that waits for the GPU after each stage (infer there also counts the launch); fps =
+1000 / the mean of the timed frames;
 cpu = the same frame through PoseNet with ONNX Runtime on this machine's CPU, for comparison.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import tempfile
 import time
@@ -91,80 +95,116 @@ def sample_image(width: int, height: int) -> np.ndarray:
     return photo if photo.shape[:2] == (height, width) else cv2.resize(photo, (width, height))
 
 
-WARM_UP = 200  # frames before timing: the GPU's clocks come back up after the CPU comparison runs
+WARM_UP = 200  # frames before timing: cuDNN's and the GPU's clocks settle
+BLOCK = 50  # frames a row runs in a row, between the other rows' blocks
 
 
 class NetworkTimer:
-    """CUDA events around each ``infer_device`` call of the engine (wrapped): the network's own GPU
-    time inside every frame of the timed pass, so that total - network is the rest of the same frame
-    (a second pass that waits after each stage also counts the launch and loses the overlap)."""
+    """The network's own GPU time inside every timed frame, so that total - network is the rest of the
+    same frame (a second pass that waits after each stage also counts the launch and loses the
+    overlap). Two CUDA events (cuda-bindings) around the network: event nodes around its graph in
+    the engine's ``network_graph``, which the pipeline runs inside its own graph, and around
+    ``infer_device`` (wrapped) for frames without. Make it before the pipeline; ``read`` after each frame."""
 
-    def __init__(self, engine, frames: int) -> None:
-        import pycuda.driver as cuda
+    def __init__(self, engine) -> None:
+        from cuda.bindings import driver
 
+        self.driver = driver
         with engine.gpu:
-            self.events = [(cuda.Event(), cuda.Event()) for _ in range(frames)]
-        self.count = 0
-        infer = engine.infer_device
+            self.start, self.end = (self._checked(driver.cuEventCreate(0)) for _ in range(2))
+        stream, infer = driver.CUstream(engine.stream.handle), engine.infer_device
 
         def timed():
-            start, end = self.events[self.count % frames]
-            start.record(engine.stream)
+            driver.cuEventRecord(self.start, stream)
             outputs = infer()
-            end.record(engine.stream)
-            self.count += 1
+            driver.cuEventRecord(self.end, stream)
             return outputs
 
         engine.infer_device = timed
+        if engine.network_graph is not None:
+            graph = self._checked(driver.cuGraphCreate(0))
+            before = self._checked(driver.cuGraphAddEventRecordNode(graph, None, 0, self.start))
+            network = driver.CUgraph(engine.network_graph.graph)
+            child = self._checked(driver.cuGraphAddChildGraphNode(graph, [before], 1, network))
+            self._checked(driver.cuGraphAddEventRecordNode(graph, [child], 1, self.end))
+            self.graph = graph  # kept alive with the timer
+            engine.network_graph = engine.network_graph._replace(graph=int(graph))
 
-    def times(self) -> list[float]:
-        """GPU milliseconds of each call since ``count`` was last set to 0."""
-        return [start.time_till(end) for start, end in self.events[: self.count]]
+    def _checked(self, result: tuple):
+        error, *values = result
+        if error != self.driver.CUresult.CUDA_SUCCESS:
+            raise RuntimeError(f"CUDA driver call failed: {error}")
+        return values[0] if values else None
+
+    def read(self) -> float:
+        """GPU milliseconds of the network in the frame that just finished."""
+        return self._checked(self.driver.cuEventElapsedTime(self.start, self.end))
 
 
-def bench(cpu: PoseNet, image: np.ndarray, runs: int, cpu_runs: int) -> dict:
-    """GPU pipeline timings for the network of ``cpu`` (a PoseNet on ONNX Runtime CPU, timed too)."""
-    from ros2_posenet.engines.torch_cuda import TorchCudaEngine
-    from ros2_posenet.pipelines.gpu import GpuPipeline
+class Row:
+    """One table row: a GPU pipeline for the network of ``cpu`` (a PoseNet on ONNX Runtime CPU, timed
+    too) on one image, and the frames timed so far."""
 
-    engine = TorchCudaEngine(cpu.network, input_size=cpu.input_size)
-    pipeline = GpuPipeline(cpu.network, engine, cpu.decode_params)
-    network = NetworkTimer(engine, runs)
-    for _ in range(WARM_UP):
-        poses = pipeline.process(image)
-    network.count, frames = 0, []
-    start = time.perf_counter()
-    for _ in range(runs):
-        began = time.perf_counter()
-        poses = pipeline.process(image)
-        frames.append(1e3 * (time.perf_counter() - began))
-    elapsed = time.perf_counter() - start
-    network_ms = network.times()
-    rest = [frame - inference for frame, inference in zip(frames, network_ms, strict=True)]
-    pipeline.timings.reset()
-    for _ in range(runs):
-        pipeline.process(image, sync_stages=True)
-    stages = {name: values["median_ms"] for name, values in pipeline.timings.summary().items()}
-    cpu.process(image)
-    cpu.timings.reset()
-    for _ in range(cpu_runs):
+    def __init__(self, cpu: PoseNet, image: np.ndarray) -> None:
+        from ros2_posenet.engines.torch_cuda import TorchCudaEngine
+        from ros2_posenet.pipelines.gpu import GpuPipeline
+
+        self.cpu, self.image = cpu, image
+        engine = TorchCudaEngine(cpu.network, input_size=cpu.input_size)
+        self.network = NetworkTimer(engine)
+        self.pipeline = GpuPipeline(cpu.network, engine, cpu.decode_params)
+        self.frames: list[float] = []
+        self.network_ms: list[float] = []
+        self.poses: list = []
+
+    def run(self, frames: int, timed: bool = True) -> None:
+        for _ in range(frames):
+            began = time.perf_counter()
+            self.poses = self.pipeline.process(self.image)
+            elapsed = 1e3 * (time.perf_counter() - began)
+            if timed:
+                self.frames.append(elapsed)
+                self.network_ms.append(self.network.read())
+
+    def results(self, runs: int, cpu_runs: int) -> dict:
+        """The timed frames' figures, then the pass that waits after each stage and the CPU's frames."""
+        pipeline, image, cpu = self.pipeline, self.image, self.cpu
+        rest = [frame - inference for frame, inference in zip(self.frames, self.network_ms, strict=True)]
+        pipeline.timings.reset()
+        for _ in range(runs):
+            pipeline.process(image, sync_stages=True)
+        stages = {name: values["median_ms"] for name, values in pipeline.timings.summary().items()}
         cpu.process(image)
-    cmap, _ = pipeline.engine.infer_device()
-    maps = cmap.cpu().numpy().reshape(-1, *cmap.shape[-2:])  # [K, h, w]
-    candidates = sum(len(peaks) for peaks in find_peaks(maps, pipeline.decode_params))
-    return {
-        "total": float(np.median(frames)),
-        "p99": float(np.percentile(frames, 99)),
-        "net": float(np.median(network_ms)),
-        "rest": float(np.median(rest)),
-        "fps": runs / elapsed,
-        "preprocess": stages["preprocess"],
-        "inference": stages["inference"],
-        "decode": stages["decode"],
-        "cpu": cpu.timings.summary()["total"]["median_ms"],
-        "people": len(poses),
-        "candidates": candidates,
-    }
+        cpu.timings.reset()
+        for _ in range(cpu_runs):
+            cpu.process(image)
+        cmap, _ = pipeline.engine.infer_device()
+        maps = cmap.cpu().numpy().reshape(-1, *cmap.shape[-2:])  # [K, h, w]
+        candidates = sum(len(peaks) for peaks in find_peaks(maps, pipeline.decode_params))
+        return {
+            "total": float(np.median(self.frames)),
+            "p99": float(np.percentile(self.frames, 99)),
+            "net": float(np.median(self.network_ms)),
+            "rest": float(np.median(rest)),
+            "fps": 1e3 / float(np.mean(self.frames)),
+            "preprocess": stages["preprocess"],
+            "inference": stages["inference"],
+            "decode": stages["decode"],
+            "cpu": cpu.timings.summary()["total"]["median_ms"],
+            "people": len(self.poses),
+            "candidates": candidates,
+        }
+
+
+def bench(rows: list[Row], runs: int) -> None:
+    """Every row warmed up, then timed in blocks of BLOCK frames, the rows in a new shuffled order each
+    round, so that all of them see the same machine (H200 hosts drift by more than the changes)."""
+    for row in rows:
+        row.run(WARM_UP, timed=False)
+    for _ in range(-(-runs // BLOCK)):
+        for row in random.sample(rows, len(rows)):
+            row.run(10, timed=False)
+            row.run(BLOCK)
 
 
 def main() -> int:
@@ -189,7 +229,7 @@ def main() -> int:
         networks.append(
             ("mobilenet-thin-body", lambda size=size: PoseNet("mobilenet-thin-body", input_size=size, backend=CPU))
         )
-    rows = []
+    labelled = []
     for label, make in networks:
         try:
             cpu = make()
@@ -197,9 +237,12 @@ def main() -> int:
             print(f"skipped {label}: {error}")
             continue
         for width, height in IMAGE_SIZES:
-            row = bench(cpu, sample_image(width, height), args.runs, args.cpu_runs)
-            size = f"{cpu.input_size[0]}x{cpu.input_size[1]}"
-            rows.append({"network": label, "input": size, "image": f"{width}x{height}"} | row)
+            labelled.append((label, f"{width}x{height}", Row(cpu, sample_image(width, height))))
+    bench([row for *_, row in labelled], args.runs)
+    rows = []
+    for label, image, row in labelled:
+        size = f"{row.cpu.input_size[0]}x{row.cpu.input_size[1]}"
+        rows.append({"network": label, "input": size, "image": image} | row.results(args.runs, args.cpu_runs))
     gpu = torch.cuda.get_device_name()
     print(f"End-to-end medians in ms on {gpu} (torch-cuda FP16 + CUDA graph, GPU preprocess and decode)")
     print(
