@@ -9,8 +9,7 @@ Networks (torch-cuda engine, FP16, CUDA graph):
                   the number of candidates decoded is printed with it
   mobilenet-thin-body  the real pretrained network at 224x224 and 432x368 (from the model cache)
 Images: basketball1.png at 640x480 and resized to 1280x720 (synthetic when there is no photo).
-All rows' pipelines live at once and are timed interleaved (blocks of 50 frames, the rows in a new
-shuffled order each round), so that every row sees the same machine.
+Rows run one after another, each as a camera's stream: 200 frames of warm-up, then the timed frames.
 Columns (ms, medians): total per frame (host wall clock, 200 frames of warm-up first) and its 99th
 percentile; net = the network's own GPU time inside each of those frames (CUDA events around the
 network, in the pipeline's graph: see NetworkTimer); rest = total - net, frame by frame (what
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 import time
@@ -95,8 +93,7 @@ def sample_image(width: int, height: int) -> np.ndarray:
     return photo if photo.shape[:2] == (height, width) else cv2.resize(photo, (width, height))
 
 
-WARM_UP = 200  # frames before timing: cuDNN's and the GPU's clocks settle
-BLOCK = 50  # frames a row runs in a row, between the other rows' blocks
+WARM_UP = 200  # frames before timing: the GPU's clocks come back up after the CPU comparison runs
 
 
 class NetworkTimer:
@@ -196,17 +193,6 @@ class Row:
         }
 
 
-def bench(rows: list[Row], runs: int) -> None:
-    """Every row warmed up, then timed in blocks of BLOCK frames, the rows in a new shuffled order each
-    round, so that all of them see the same machine (H200 hosts drift by more than the changes)."""
-    for row in rows:
-        row.run(WARM_UP, timed=False)
-    for _ in range(-(-runs // BLOCK)):
-        for row in random.sample(rows, len(rows)):
-            row.run(10, timed=False)
-            row.run(BLOCK)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
@@ -229,7 +215,7 @@ def main() -> int:
         networks.append(
             ("mobilenet-thin-body", lambda size=size: PoseNet("mobilenet-thin-body", input_size=size, backend=CPU))
         )
-    labelled = []
+    rows = []
     for label, make in networks:
         try:
             cpu = make()
@@ -237,12 +223,13 @@ def main() -> int:
             print(f"skipped {label}: {error}")
             continue
         for width, height in IMAGE_SIZES:
-            labelled.append((label, f"{width}x{height}", Row(cpu, sample_image(width, height))))
-    bench([row for *_, row in labelled], args.runs)
-    rows = []
-    for label, image, row in labelled:
-        size = f"{row.cpu.input_size[0]}x{row.cpu.input_size[1]}"
-        rows.append({"network": label, "input": size, "image": image} | row.results(args.runs, args.cpu_runs))
+            row = Row(cpu, sample_image(width, height))
+            row.run(WARM_UP, timed=False)
+            row.run(args.runs)
+            size = f"{cpu.input_size[0]}x{cpu.input_size[1]}"
+            rows.append(
+                {"network": label, "input": size, "image": f"{width}x{height}"} | row.results(args.runs, args.cpu_runs)
+            )
     gpu = torch.cuda.get_device_name()
     print(f"End-to-end medians in ms on {gpu} (torch-cuda FP16 + CUDA graph, GPU preprocess and decode)")
     print(
