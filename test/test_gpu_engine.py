@@ -202,7 +202,8 @@ def test_preprocessing_and_the_network_as_one_graph_give_each_frames_own_people(
     pipeline = GpuPipeline(mobilenet, engine)
     a = cv2.resize(load_photo("basketball1.png"), (640, 480))
     b = cv2.resize(load_photo("basketball2.png"), (640, 480))
-    c = cv2.resize(load_photo("messi5.jpg"), (800, 600))
+    b.flags.writeable = False  # uploaded from its own memory: read-only frames (np.frombuffer) too
+    c = cv2.resize(load_photo("messi5.jpg"), (900, 600))[:, 50:850]  # a crop: not contiguous
     counts = []
     for image in (a, a, b, a, b, b, c, c, a, c, b):
         got = [pose.to_dict() for pose in pipeline.process(image)]
