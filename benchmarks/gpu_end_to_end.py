@@ -35,6 +35,7 @@ from results_io import run, write_results
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 from support.decode_helpers import BODY, BODY_NAMES, BODY_SKELETON  # noqa: E402  (poseNet's body topology)
 
+from ros2_posenet.cuda.graph import checked  # noqa: E402
 from ros2_posenet.decode.cpu import find_peaks  # noqa: E402
 from ros2_posenet.errors import PoseNetError  # noqa: E402
 from ros2_posenet.models.cache import photos_dir  # noqa: E402
@@ -108,7 +109,7 @@ class NetworkTimer:
 
         self.driver = driver
         with engine.gpu:
-            self.start, self.end = (self._checked(driver.cuEventCreate(0)) for _ in range(2))
+            self.start, self.end = (checked(driver, driver.cuEventCreate(0)) for _ in range(2))
         stream, infer = driver.CUstream(engine.stream.handle), engine.infer_device
 
         def timed():
@@ -119,23 +120,17 @@ class NetworkTimer:
 
         engine.infer_device = timed
         if engine.network_graph is not None:
-            graph = self._checked(driver.cuGraphCreate(0))
-            before = self._checked(driver.cuGraphAddEventRecordNode(graph, None, 0, self.start))
+            graph = checked(driver, driver.cuGraphCreate(0))
+            before = checked(driver, driver.cuGraphAddEventRecordNode(graph, None, 0, self.start))
             network = driver.CUgraph(engine.network_graph.graph)
-            child = self._checked(driver.cuGraphAddChildGraphNode(graph, [before], 1, network))
-            self._checked(driver.cuGraphAddEventRecordNode(graph, [child], 1, self.end))
+            child = checked(driver, driver.cuGraphAddChildGraphNode(graph, [before], 1, network))
+            checked(driver, driver.cuGraphAddEventRecordNode(graph, [child], 1, self.end))
             self.graph = graph  # kept alive with the timer
             engine.network_graph = engine.network_graph._replace(graph=int(graph))
 
-    def _checked(self, result: tuple):
-        error, *values = result
-        if error != self.driver.CUresult.CUDA_SUCCESS:
-            raise RuntimeError(f"CUDA driver call failed: {error}")
-        return values[0] if values else None
-
     def read(self) -> float:
         """GPU milliseconds of the network in the frame that just finished."""
-        return self._checked(self.driver.cuEventElapsedTime(self.start, self.end))
+        return checked(self.driver, self.driver.cuEventElapsedTime(self.start, self.end))
 
 
 class Row:

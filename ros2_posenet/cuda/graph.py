@@ -45,10 +45,10 @@ def graph_launcher(executable_handle: int, stream_handle: int) -> Callable[[], N
     if driver is None:
         return None
     executable, stream = driver.CUgraphExec(executable_handle), driver.CUstream(stream_handle)
-    return lambda: _checked(driver, driver.cuGraphLaunch(executable, stream))
+    return lambda: checked(driver, driver.cuGraphLaunch(executable, stream))
 
 
-def _checked(driver: ModuleType, result: tuple) -> Any:
+def checked(driver: ModuleType, result: tuple) -> Any:
     """The value of a cuda-bindings ``(CUresult, value...)`` tuple; RuntimeError when not CUDA_SUCCESS."""
     error, *values = result
     if error != driver.CUresult.CUDA_SUCCESS:
@@ -152,4 +152,4 @@ class StreamGraph:
 
     def _check(self, result: tuple) -> Any:
         assert self._driver is not None  # only called on results of driver calls
-        return _checked(self._driver, result)
+        return checked(self._driver, result)

@@ -374,10 +374,11 @@ class CudaDecoder:
         rows = self._view["row_candidates"][: int(fields[-1][0])].tolist()
         keypoints = itemgetter(*rows)(candidates) if len(rows) > 1 else (candidates[rows[0]],)
         link_sets, new_pose, people, start = self._link_sets, Pose._with_box, [], 0
-        for number, (end, bits, score, *box) in enumerate(fields):
-            links = link_sets.get(int(bits)) or self._links_of(int(bits))
-            people.append(new_pose(number, keypoints[start : int(end)], links, score, tuple(box)))
-            start = int(end)
+        for number, (row_end, link_bits, score, *box) in enumerate(fields):
+            end, bits = int(row_end), int(link_bits)  # exact integers the kernel stored as doubles
+            links = link_sets.get(bits) or self._links_of(bits)
+            people.append(new_pose(number, keypoints[start:end], links, score, tuple(box)))
+            start = end
         return people
 
     def _links_of(self, bits: int) -> tuple[tuple[int, int], ...]:
