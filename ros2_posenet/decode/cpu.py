@@ -20,9 +20,8 @@ from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Pose
 from ros2_posenet.topology import Topology
 
-_BATCH = 4096  # candidate pairs scored at once (temporaries of ~330 kB each)
-_ONE_PASS = 256  # fewer pairs than this are sampled in full at once: screening would cost more calls
-_REACH_PAIRS = 1024  # from this many pairs on, the field's reach (LinkField.reach) is worth computing
+_ELEMENTS = 16384  # samples of candidate pairs taken at once: float64 temporaries of 128 kB
+_SCREEN_PAIRS = 512  # from this many pairs on, screening them (_Screen, ~0.05 ms a frame) saves more than it costs
 _NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
 
@@ -34,8 +33,7 @@ def decode_cpu(cmap: np.ndarray, paf: np.ndarray, topology: Topology, params: De
     peaks = padded.peaks(params)
     refined, counts = padded.refine(peaks, params.refine_window), peaks.counts
     shapes = [(counts[a], counts[b]) for a, b in topology.links]
-    links, rows, cols = pair_layout(shapes)
-    scores = _pair_scores(paf, refined, counts, topology, (links, rows, cols), params)
+    links, rows, cols, scores = _linked_pairs(paf, refined, counts, topology, params)
     connections = assign_pairs(scores, links, rows, cols, shapes, params)
     return assemble_table(refined, counts, connections, topology, params)
 
@@ -152,10 +150,11 @@ def link_scores(
     coincident candidates."""
     counts = [len(c) for c in candidates]
     points = np.concatenate([np.asarray(c, dtype=np.float64).reshape(-1, 3) for c in candidates])
-    shapes = [(counts[a], counts[b]) for a, b in topology.links]
-    scores = _pair_scores(np.asarray(paf, dtype=np.float32), points, counts, topology, pair_layout(shapes), params)
-    tables = split_by_counts(scores, [rows * cols for rows, cols in shapes])
-    return [table.reshape(shape) for table, shape in zip(tables, shapes, strict=True)]
+    tables = [np.full((counts[a], counts[b]), -np.inf) for a, b in topology.links]
+    links, rows, cols, scores = _linked_pairs(np.asarray(paf, np.float32), points, counts, topology, params)
+    for link, row, col, score in zip(links, rows, cols, scores, strict=True):
+        tables[link][row, col] = score
+    return tables
 
 
 @lru_cache(maxsize=64)
@@ -166,28 +165,70 @@ def _read_only(pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
     return array
 
 
-def _pair_scores(
-    paf: np.ndarray,
-    points: np.ndarray,
-    counts: list[int],
-    topology: Topology,
-    layout: tuple[np.ndarray, np.ndarray, np.ndarray],
-    params: DecodeParams,
-) -> np.ndarray:
-    """Step 4 for every pair of ``pair_layout``: ``points`` holds all candidates' ``[y, x, ...]`` rows,
-    keypoint by keypoint (``counts``). The pairs of all links are scored together, in cache-sized
-    batches: per-link NumPy calls cost more than the arithmetic on small maps, one huge batch
-    thrashes memory on crowds."""
-    links, rows, cols = layout
-    if not len(links):
-        return np.zeros(0)
+class _Pairs(NamedTuple):
+    """Candidate pairs ``start -> start + delta`` of ``links``, between candidates ``rows`` and ``cols``
+    of their two keypoints (as ``pair_layout``), one entry per pair in each array. ``inside``: every
+    start and end lies within the map, so that every sample does too (a sample is a convex combination
+    of its ends, also in floating point, as it stops short of the end) and needs no clamping."""
+
+    links: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    y: np.ndarray
+    x: np.ndarray
+    dy: np.ndarray
+    dx: np.ndarray
+    inside: bool
+
+    def take(self, index: np.ndarray | slice) -> _Pairs:
+        return _Pairs._make([*(column[index] for column in self[:-1]), self.inside])
+
+    @staticmethod
+    def concatenate(pieces: list[_Pairs]) -> _Pairs:
+        if len(pieces) == 1:
+            return pieces[0]
+        columns = zip(*(piece[:-1] for piece in pieces), strict=True)
+        return _Pairs._make([*(np.concatenate(column) for column in columns), pieces[0].inside])
+
+
+def _linked_pairs(
+    paf: np.ndarray, points: np.ndarray, counts: list[int], topology: Topology, params: DecodeParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 4: link, a and b candidate (as ``pair_layout``) and score of every candidate pair that
+    passes OpenPose's criteria. ``points`` holds all candidates' ``[y, x, ...]`` rows, keypoint by
+    keypoint (``counts``).
+
+    The pairs of all links are taken together, as per-link NumPy calls cost more than the arithmetic
+    on small maps, in pieces whose temporaries stay near 128 kB (glibc's default mmap threshold,
+    above which every temporary costs fresh pages). In a crowd, the pairs that cannot have enough
+    aligned samples are screened out first (``_Screen``); the rest are sampled in full."""
+    shapes = [(counts[a], counts[b]) for a, b in topology.links]
+    total = sum(rows * cols for rows, cols in shapes)
+    field = LinkField(paf, topology)
     ends = _read_only(topology.links)
     first = np.array([0, *accumulate(counts)][:-1])  # row of each keypoint's first candidate in ``points``
-    start = points[first[ends[links, 0]] + rows, :2]
-    end = points[first[ends[links, 1]] + cols, :2]
-    field = LinkField(paf, topology)
-    batches = [slice(k, k + _BATCH) for k in range(0, len(links), _BATCH)]
-    return np.concatenate([_score_pairs(field, links[b], start[b], end[b], params) for b in batches])
+    first_a, first_b = first.take(ends[:, 0]), first.take(ends[:, 1])
+    y, x = points[:, 0], points[:, 1]
+    low, high = points[:, :2].min(axis=0, initial=0), points[:, :2].max(axis=0, initial=0)
+    inside = bool(low.min() >= 0 and high[0] <= field.height - 1 and high[1] <= field.width - 1)
+    screen = _Screen(field, params) if total >= _SCREEN_PAIRS else None
+    piece = _ELEMENTS // screen.width if screen else max(total, 1)
+    pieces = []
+    for start in range(0, total, piece):
+        links, rows, cols = pair_layout(shapes, start, min(start + piece, total))
+        a, b = first_a.take(links) + rows, first_b.take(links) + cols
+        start_y, start_x = y.take(a), x.take(a)
+        pairs = _Pairs(links, rows, cols, start_y, start_x, y.take(b) - start_y, x.take(b) - start_x, inside)
+        pieces.append(pairs.take(screen(pairs)) if screen else pairs)
+    if not pieces:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    pairs = _Pairs.concatenate(pieces)
+    batch = _ELEMENTS // params.link_samples
+    scores = np.concatenate([
+        _score_pairs(field, pairs.take(slice(k, k + batch)), params) for k in range(0, len(pairs.links), batch)
+    ])  # fmt: skip
+    linked = np.flatnonzero(scores > -np.inf)
+    return pairs.links[linked], pairs.rows[linked], pairs.cols[linked], scores[linked]
 
 
 class LinkField:
@@ -199,111 +240,112 @@ class LinkField:
         self.paf, self.flat = paf, paf.reshape(-1)
         self.height, self.width = paf.shape[1:]
         self.channels = _read_only(topology.paf_channels)
-        self.planes = self.channels.T * (self.height * self.width)
-        self._reach: np.ndarray | None = None
+        self.index_type = np.int32 if paf.size < 2**31 else np.int64  # int32 indices take faster
+        self.planes = (self.channels.T * (self.height * self.width)).astype(self.index_type)
 
-    def reach(self) -> np.ndarray:
-        """Flat ``[L, H, W]``: per link and pixel, the largest field magnitude among the four corners
-        that a sample whose floor is that pixel interpolates (the last row and column interpolate
-        themselves). A sample's alignment, the projection of a convex combination of those corners
-        on a unit vector, never exceeds it. Computed once per frame, for crowds only."""
-        if self._reach is None:
-            reach = np.hypot(self.paf[self.channels[:, 0]], self.paf[self.channels[:, 1]])
-            reach[:, :-1] = np.maximum(reach[:, :-1], reach[:, 1:])
-            reach[:, :, :-1] = np.maximum(reach[:, :, :-1], reach[:, :, 1:])
-            self._reach = reach.reshape(-1)
-        return self._reach
+    def may_align(self, threshold: float) -> np.ndarray:
+        """Flat bool ``[L, H, W]``: per link and pixel, whether a sample whose floor is that pixel may
+        align better than ``threshold`` (>= 0): whether one of the four corners it interpolates (the
+        last row and column interpolate themselves) is stronger than that. An alignment is the
+        projection of a convex combination of the corners on a unit vector, never longer than the
+        longest corner, which is never longer than its |x| + |y| (exact in float32, unlike a square)."""
+        magnitude = np.abs(self.paf)
+        strong = magnitude[self.channels[:, 0]] + magnitude[self.channels[:, 1]] > threshold * (1 - 1e-6)
+        strong[:, :-1] |= strong[:, 1:]
+        strong[:, :, :-1] |= strong[:, :, 1:]
+        return strong.reshape(-1)
 
 
-def _score_pairs(
-    field: LinkField, links: np.ndarray, start: np.ndarray, end: np.ndarray, params: DecodeParams
-) -> np.ndarray:
-    """Scores of candidate pairs ``start -> end`` (rows of ``[y, x]``) of ``links``: the mean alignment
-    over ``link_samples`` points, or -inf where OpenPose's criteria fail.
-
-    A pair needs more than ``min_aligned_fraction`` of its samples aligned, so as many samples as may
-    fail, plus one, all failing reject it. Those are taken from the middle of the pair, where a wrong
-    pair (two people's keypoints) is furthest from both people's limbs, so the many wrong pairs of a
-    crowd are rejected before the rest is sampled; in a crowd, first those whose screening samples
-    lie where the field is too weak to align (``LinkField.reach``), which costs one read a sample.
-    The arithmetic is the CUDA kernel's, and the sum runs in sample order as there.
-    """
-    samples, threshold = params.link_samples, params.sample_threshold
-    delta = end - start
-    length = np.sqrt(delta[:, 0] ** 2 + delta[:, 1] ** 2)
-    divisor = np.maximum(length, 1e-6)
-    needed = int(np.floor(params.min_aligned_fraction * samples)) + 1  # aligned > fraction * samples
+@lru_cache(maxsize=16)
+def _screen_and_rest(samples: int, may_fail: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``may_fail + 1`` samples nearest the middle (where a wrong pair, two people's keypoints, is
+    furthest from both people's limbs) and the others, each in sample order."""
     steps = np.arange(samples)
-    alive = np.arange(len(links))
-    if len(links) < _ONE_PASS or needed == 1:
-        along = _alignment(field, links, start, delta, divisor, steps, samples)
-    else:
-        by_centre = np.argsort(np.abs(2 * steps + 1 - samples), kind="stable")
-        screen, rest = np.sort(by_centre[: samples - needed + 1]), np.sort(by_centre[samples - needed + 1 :])
-        if len(links) >= _REACH_PAIRS and threshold >= 0:
-            *_, pixels = _sample_pixels(field, start, delta, screen, samples)
-            pixels += links * (field.height * field.width)
-            alive = np.flatnonzero((field.reach().take(pixels) > threshold * (1 - 1e-6)).any(axis=0))
-        screened = _alignment(field, links[alive], start[alive], delta[alive], divisor[alive], screen, samples)
-        aligned_somewhere = (screened > threshold).any(axis=0)
-        alive = alive[aligned_somewhere]
-        along = np.empty((samples, len(alive)))
-        along[screen] = screened[:, aligned_somewhere]
-        along[rest] = _alignment(field, links[alive], start[alive], delta[alive], divisor[alive], rest, samples)
-        length, divisor = length[alive], divisor[alive]
+    by_centre = np.argsort(np.abs(2 * steps + 1 - samples), kind="stable")
+    return np.sort(by_centre[: may_fail + 1]), np.sort(by_centre[may_fail + 1 :])
+
+
+class _Screen:
+    """Rejects the pairs that cannot have more than ``min_aligned_fraction`` of their samples aligned,
+    judged by where each sample falls (``LinkField.may_align``, one read a sample): first at the
+    middle samples, of which one must be able to align, then at all of them. Every pair rejected
+    here fails OpenPose's criteria when sampled in full, so no score changes. Made once per frame."""
+
+    def __init__(self, field: LinkField, params: DecodeParams) -> None:
+        self.field, self.samples = field, params.link_samples
+        self.needed = int(np.floor(params.min_aligned_fraction * self.samples)) + 1  # aligned > fraction * samples
+        self.useless = self.needed == 1 or params.sample_threshold < 0
+        self.screen, self.rest = _screen_and_rest(self.samples, self.samples - self.needed)
+        self.width = len(self.screen)  # samples read of every pair
+        if not self.useless:
+            self.may_align = field.may_align(params.sample_threshold)
+
+    def __call__(self, pairs: _Pairs) -> np.ndarray:
+        """Indices of the pairs that may still pass."""
+        if self.useless:
+            return np.arange(len(pairs.links))
+        counts = self._hits(pairs, self.screen)
+        alive = np.flatnonzero(counts)
+        return alive[counts[alive] + self._hits(pairs.take(alive), self.rest) >= self.needed]
+
+    def _hits(self, pairs: _Pairs, steps: np.ndarray) -> np.ndarray:
+        """Per pair, how many of samples ``steps`` fall where they may align."""
+        field, index = self.field, self.field.index_type
+        ys, xs = _sample_points(field, pairs, steps, self.samples)
+        pixels = ys.astype(index)  # the floors: samples are never negative
+        pixels += (pairs.links * field.height).astype(index)
+        pixels *= field.width
+        pixels += xs.astype(index)
+        return self.may_align.take(pixels).sum(axis=0)
+
+
+def _score_pairs(field: LinkField, pairs: _Pairs, params: DecodeParams) -> np.ndarray:
+    """Scores of candidate pairs: the mean alignment over ``link_samples`` points, or -inf where
+    OpenPose's criteria fail. The arithmetic is the CUDA kernel's, and the sum runs in sample order
+    as there."""
+    samples, threshold = params.link_samples, params.sample_threshold
+    length = np.sqrt(pairs.dy**2 + pairs.dx**2)
+    divisor = np.maximum(length, 1e-6)
+    along = _alignment(field, pairs, divisor, np.arange(samples), samples)
     aligned = (along > threshold).sum(axis=0)
     mean = np.add.accumulate(along, axis=0)[-1] / samples  # left to right, whatever the shape
     prior = np.minimum(0.0, 0.5 * field.height / divisor - 1.0) if params.distance_prior else 0.0
     passes = (length >= 1e-6) & (aligned > params.min_aligned_fraction * samples) & (mean + prior > 0)
-    scores = np.full(len(links), -np.inf)
-    scores[alive] = np.where(passes, mean, -np.inf)
-    return scores
+    return np.where(passes, mean, -np.inf)
 
 
-def _sample_pixels(
-    field: LinkField, start: np.ndarray, delta: np.ndarray, steps: np.ndarray, samples: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(len(steps), n) arrays for samples ``steps`` of ``samples`` along each pair, clamped to the map:
-    y and x, their floors, and the flat index within a plane of the pixel at the floors."""
+def _sample_points(field: LinkField, pairs: _Pairs, steps: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """(len(steps), n) y and x of samples ``steps`` of ``samples`` along each pair, clamped to the map."""
     fractions = ((steps + 0.5) / samples)[:, None]
-    ys = np.minimum(np.maximum(start[:, 0] + delta[:, 0] * fractions, 0.0), field.height - 1)
-    xs = np.minimum(np.maximum(start[:, 1] + delta[:, 1] * fractions, 0.0), field.width - 1)
-    y0 = np.floor(ys)
-    x0 = np.floor(xs)
-    return ys, xs, y0, x0, (y0 * field.width + x0).astype(np.int64)
+    ys = pairs.dy * fractions
+    ys += pairs.y
+    xs = pairs.dx * fractions
+    xs += pairs.x
+    if not pairs.inside:
+        np.clip(ys, 0.0, field.height - 1, out=ys)
+        np.clip(xs, 0.0, field.width - 1, out=xs)
+    return ys, xs
 
 
-def _alignment(
-    field: LinkField,
-    links: np.ndarray,
-    start: np.ndarray,
-    delta: np.ndarray,
-    divisor: np.ndarray,
-    steps: np.ndarray,
-    samples: int,
-) -> np.ndarray:
+def _alignment(field: LinkField, pairs: _Pairs, divisor: np.ndarray, steps: np.ndarray, samples: int) -> np.ndarray:
     """(len(steps), n) PAF alignment ``(paf_x * dx + paf_y * dy) / |d|`` at samples ``steps`` of
-    ``samples`` along each pair, bilinear as the kernel's sample_map (float64 from the float32 maps)."""
-    height, width = field.height, field.width
-    ys, xs, y0, x0, top_left = _sample_pixels(field, start, delta, steps, samples)
-    top_right = top_left + (x0 < width - 1)
-    down = (y0 < height - 1) * width
+    ``samples`` along each pair, bilinear as the kernel's sample_map (float64 from the float32 maps),
+    both channels at once."""
+    ys, xs = _sample_points(field, pairs, steps, samples)
+    y0, x0 = np.floor(ys), np.floor(xs)
+    top_left = (y0 * field.width + x0).astype(field.index_type)
+    top_left = top_left + field.planes.take(pairs.links, axis=1)[:, None]  # (2, steps, n): x, then y
+    top_right = top_left + (x0 < field.width - 1)
+    down = (y0 < field.height - 1) * field.width
     ys -= y0  # the fractions fy, fx
     xs -= x0
     flat = field.flat
-
-    def bilinear(planes: np.ndarray) -> np.ndarray:
-        left, right = top_left + planes, top_right + planes
-        top = flat.take(left).astype(np.float64)
-        top += (flat.take(right) - top) * xs
-        left += down
-        right += down
-        bottom = flat.take(left).astype(np.float64)
-        bottom += (flat.take(right) - bottom) * xs
-        top += (bottom - top) * ys
-        return top
-
-    dot = bilinear(field.planes[0].take(links)) * delta[:, 1]
-    dot += bilinear(field.planes[1].take(links)) * delta[:, 0]
+    top = flat.take(top_left).astype(np.float64)
+    top += (flat.take(top_right) - top) * xs
+    bottom = flat.take(top_left + down).astype(np.float64)
+    bottom += (flat.take(top_right + down) - bottom) * xs
+    top += (bottom - top) * ys
+    dot = top[0] * pairs.dx
+    dot += top[1] * pairs.dy
     dot /= divisor
     return dot
