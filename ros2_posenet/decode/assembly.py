@@ -29,17 +29,14 @@ def split_by_counts(rows: Rows, counts: Sequence[int]) -> list[Rows]:
     return [rows[stop - count : stop] for count, stop in zip(counts, accumulate(counts), strict=True)]
 
 
-def pair_layout(
-    shapes: Sequence[tuple[int, int]], start: int = 0, stop: int | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pair_layout(shapes: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(link, a candidate, b candidate) of every pair of the (N_a, N_b) tables ``shapes``, listed
-    link by link in row-major order: the order of the tables' entries one after another; or of the
-    pairs ``start:stop`` of that list only."""
+    link by link in row-major order: the order of the tables' entries one after another."""
     counts = np.array(shapes, dtype=np.int64).reshape(-1, 2)
-    ends = np.cumsum(counts[:, 0] * counts[:, 1])
-    pair = np.arange(start, ends[-1] if stop is None else stop) if len(ends) else np.zeros(0, np.int64)
-    links = np.searchsorted(ends, pair, side="right")  # the first link ending after the pair
-    rows, cols = np.divmod(pair - (ends - counts[:, 0] * counts[:, 1]).take(links), counts[:, 1].take(links))
+    sizes = counts[:, 0] * counts[:, 1]
+    links = np.repeat(np.arange(len(counts)), sizes)
+    within = np.arange(len(links)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rows, cols = np.divmod(within, np.maximum(counts[:, 1], 1)[links])
     return links, rows, cols
 
 

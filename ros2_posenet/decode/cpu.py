@@ -8,21 +8,22 @@ candidate pairs, so that a frame costs a fixed number of NumPy calls whatever th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import NamedTuple
 
 import numpy as np
 
-from ros2_posenet.decode.assembly import assemble_table, assign_pairs, pair_layout, split_by_counts
+from ros2_posenet.decode.assembly import assemble_table, assign_pairs, split_by_counts
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Pose
 from ros2_posenet.topology import Topology
 
-_ELEMENTS = 16384  # samples of candidate pairs taken at once: float64 temporaries of 128 kB
+_ELEMENTS = 32768  # samples of candidate pairs taken at once: float64 temporaries of 256 kB
 _SCREEN_PAIRS = 512  # from this many pairs on, screening them (_Screen, ~0.05 ms a frame) saves more than it costs
-_NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+# A peak's 8 neighbours, the 4 sharing an edge first: most pixels above the threshold fail one of them.
+_NEIGHBOURS = (((0, -1), (0, 1), (-1, 0), (1, 0)), ((-1, -1), (-1, 1), (1, -1), (1, 1)))
 
 
 def decode_cpu(cmap: np.ndarray, paf: np.ndarray, topology: Topology, params: DecodeParams | None = None) -> list[Pose]:
@@ -77,11 +78,14 @@ class _PaddedMap:
     def peaks(self, params: DecodeParams) -> _PeakSet:
         """Steps 1-2: the local maxima above the threshold, sorted by value within each keypoint type
         (ties: raster order) and cut to ``max_parts`` per type."""
-        index = np.flatnonzero(self.flat > np.float32(params.keypoint_threshold))  # raster order
-        values = self.flat[index]
-        neighbours = index[:, None] + np.array([dy * self.row + dx for dy, dx in _NEIGHBOURS])
-        is_peak = (values[:, None] >= self.flat[neighbours]).all(axis=1)
-        index, values = index[is_peak], values[is_peak]
+        flat = self.flat
+        index = np.flatnonzero(flat > np.float32(params.keypoint_threshold))  # raster order
+        values = flat[index]
+        for group in _NEIGHBOURS:  # one neighbour at a time: 1-D gathers beat an (n, 8) one
+            is_peak = np.ones(len(index), dtype=bool)
+            for dy, dx in group:
+                is_peak &= values >= flat[index + (dy * self.row + dx)]
+            index, values = index[is_peak], values[is_peak]
         keypoint = index // self.plane
         order = np.lexsort((-values, keypoint))  # stable: equal values keep raster order
         index, values, keypoint = index[order], values[order], keypoint[order]
@@ -105,18 +109,28 @@ class _PaddedMap:
 
     def refine(self, peaks: _PeakSet, refine_window: int) -> np.ndarray:
         """Step 3: (N, 3) float64 ``[y, x, score]``: the weighted centroid of ``max(cmap, 0)`` in each
-        peak's window, and the peak value."""
-        radius = refine_window // 2
-        offsets = np.arange(-radius, radius + 1)
-        window = self.flat[peaks.pixel[:, None, None] + (offsets * self.row)[:, None] + offsets]
-        weights = np.maximum(window, 0).astype(np.float64)
-        total = weights.sum(axis=(1, 2))
+        peak's window, and the peak value. The window's weight and first moments are one product
+        of the (N, window²) weights with ``_window_moments``."""
+        offsets, moments = _window_moments(refine_window // 2, self.row)
+        sums = np.maximum(self.flat.take(peaks.pixel[:, None] + offsets), 0) @ moments
         y, x = self.coordinates(peaks)
         refined = np.empty((len(peaks.pixel), 3))
-        refined[:, 0] = (weights.sum(axis=2) * (y[:, None] + offsets)).sum(axis=1) / total
-        refined[:, 1] = (weights.sum(axis=1) * (x[:, None] + offsets)).sum(axis=1) / total
+        refined[:, 0] = y + sums[:, 1] / sums[:, 0]
+        refined[:, 1] = x + sums[:, 2] / sums[:, 0]
         refined[:, 2] = peaks.values
         return refined
+
+
+@lru_cache(maxsize=16)
+def _window_moments(radius: int, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """A refinement window of ``radius`` in a padded map of ``row`` pixels a row: its pixels' flat
+    offsets from the centre, and the (window², 3) columns that turn its weights into their sum and
+    their first moments in y and x about the centre."""
+    steps = np.arange(-radius, radius + 1)
+    dy, dx = (axis.reshape(-1) for axis in np.meshgrid(steps, steps, indexing="ij"))
+    offsets, moments = dy * row + dx, np.stack([np.ones(len(dy)), dy, dx], axis=1).astype(np.float64)
+    offsets.flags.writeable = moments.flags.writeable = False
+    return offsets, moments
 
 
 def find_peaks(cmap: np.ndarray, params: DecodeParams) -> list[np.ndarray]:
@@ -166,14 +180,14 @@ def _read_only(pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
 
 
 class _Pairs(NamedTuple):
-    """Candidate pairs ``start -> start + delta`` of ``links``, between candidates ``rows`` and ``cols``
-    of their two keypoints (as ``pair_layout``), one entry per pair in each array. ``inside``: every
+    """Candidate pairs ``start -> start + delta`` of ``links``, from candidate ``a`` to candidate ``b``
+    (rows of the candidate table), one entry per pair in each array. ``inside``: every
     start and end lies within the map, so that every sample does too (a sample is a convex combination
     of its ends, also in floating point, as it stops short of the end) and needs no clamping."""
 
     links: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
     y: np.ndarray
     x: np.ndarray
     dy: np.ndarray
@@ -199,36 +213,62 @@ def _linked_pairs(
     keypoint (``counts``).
 
     The pairs of all links are taken together, as per-link NumPy calls cost more than the arithmetic
-    on small maps, in pieces whose temporaries stay near 128 kB (glibc's default mmap threshold,
-    above which every temporary costs fresh pages). In a crowd, the pairs that cannot have enough
-    aligned samples are screened out first (``_Screen``); the rest are sampled in full."""
-    shapes = [(counts[a], counts[b]) for a, b in topology.links]
-    total = sum(rows * cols for rows, cols in shapes)
+    on small maps, in pieces of whole table rows of about ``_ELEMENTS`` samples: no per-pair array
+    of the whole frame, as fresh pages for large temporaries (a crowd's 50 000 pairs) cost more
+    than the arithmetic on them. In a crowd, the pairs that cannot have enough aligned samples are
+    screened out first (``_Screen``); the rest are sampled in full."""
     field = LinkField(paf, topology)
-    ends = _read_only(topology.links)
-    first = np.array([0, *accumulate(counts)][:-1])  # row of each keypoint's first candidate in ``points``
-    first_a, first_b = first.take(ends[:, 0]), first.take(ends[:, 1])
+    rows = _TableRows(counts, topology)
+    if not rows.pairs:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     y, x = points[:, 0], points[:, 1]
     low, high = points[:, :2].min(axis=0, initial=0), points[:, :2].max(axis=0, initial=0)
     inside = bool(low.min() >= 0 and high[0] <= field.height - 1 and high[1] <= field.width - 1)
-    screen = _Screen(field, params) if total >= _SCREEN_PAIRS else None
-    piece = _ELEMENTS // screen.width if screen else max(total, 1)
+    screen = _Screen(field, params) if rows.pairs >= _SCREEN_PAIRS else None
     pieces = []
-    for start in range(0, total, piece):
-        links, rows, cols = pair_layout(shapes, start, min(start + piece, total))
-        a, b = first_a.take(links) + rows, first_b.take(links) + cols
+    for links, a, b in rows.pieces(_ELEMENTS // screen.width if screen else rows.pairs):
         start_y, start_x = y.take(a), x.take(a)
-        pairs = _Pairs(links, rows, cols, start_y, start_x, y.take(b) - start_y, x.take(b) - start_x, inside)
+        pairs = _Pairs(links, a, b, start_y, start_x, y.take(b) - start_y, x.take(b) - start_x, inside)
         pieces.append(pairs.take(screen(pairs)) if screen else pairs)
-    if not pieces:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     pairs = _Pairs.concatenate(pieces)
     batch = _ELEMENTS // params.link_samples
     scores = np.concatenate([
-        _score_pairs(field, pairs.take(slice(k, k + batch)), params) for k in range(0, len(pairs.links), batch)
+        _score_pairs(field, pairs.take(slice(k, k + batch)), params) for k in range(0, max(len(pairs.links), 1), batch)
     ])  # fmt: skip
     linked = np.flatnonzero(scores > -np.inf)
-    return pairs.links[linked], pairs.rows[linked], pairs.cols[linked], scores[linked]
+    links = pairs.links[linked]
+    return links, pairs.a[linked] - rows.first_a.take(links), pairs.b[linked] - rows.first_b.take(links), scores[linked]
+
+
+class _TableRows:
+    """The rows of all links' score tables, link by link: per row, its link, its a candidate and its
+    width (the b keypoint's count), as rows of the candidate table; ``first_a``, ``first_b``: per link,
+    the table row of the first candidate of its a and b keypoint."""
+
+    def __init__(self, counts: list[int], topology: Topology) -> None:
+        ends = _read_only(topology.links)
+        first = np.array([0, *accumulate(counts)][:-1])
+        self.first_a, self.first_b = first.take(ends[:, 0]), first.take(ends[:, 1])
+        per_keypoint = np.array(counts, dtype=np.int64)
+        heights, widths = per_keypoint.take(ends[:, 0]), per_keypoint.take(ends[:, 1])
+        self.link = np.repeat(np.arange(len(ends)), heights)
+        within = np.arange(len(self.link)) - (np.cumsum(heights) - heights).take(self.link)  # row in its table
+        self.a = self.first_a.take(self.link) + within
+        self.width = widths.take(self.link)
+        self.ends = np.cumsum(self.width)  # one past each row's last pair
+        self.pairs = int(self.ends[-1]) if len(self.ends) else 0
+
+    def pieces(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Link, a and b candidate of every pair, in ``pair_layout``'s order, in runs of whole rows of
+        about ``size`` pairs (a row's pairs are its a candidate with each b candidate in turn)."""
+        bounds = np.searchsorted(self.ends, np.arange(size, self.pairs, size), side="right").tolist()
+        columns = np.arange(int(self.width.max(initial=0)))
+        for start, stop in pairwise([0, *bounds, len(self.link)]):
+            if start == stop:
+                continue
+            used = columns < self.width[start:stop, None]
+            link, a = (np.broadcast_to(v[start:stop, None], used.shape)[used] for v in (self.link, self.a))
+            yield link, a, (self.first_b.take(self.link[start:stop])[:, None] + columns)[used]
 
 
 class LinkField:
