@@ -7,7 +7,9 @@ them here, so the rules that turn them into people exist once and give the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import accumulate
+from functools import reduce
+from itertools import accumulate, repeat
+from operator import add
 from typing import TypeVar
 
 import numpy as np
@@ -185,36 +187,33 @@ def _finish(
     topology: Topology,
     params: DecodeParams,
 ) -> list[Pose]:
-    """Score, filter, order, cap and number the people; build the shared Pose results."""
-    rows = split_by_counts(table.tolist(), counts)
-    torso, names = topology.torso_masks, topology.keypoints
-    built = []
+    """Score, filter, order, cap and number the people; build the shared Pose results. Every
+    candidate's Keypoint is built at once, from C (tuple.__new__: NamedTuple's own __new__ is a
+    Python function, twice as slow), and a person picks its own by table row. Scores are added left
+    to right (``reduce``), as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding, which
+    changes the last bit of a score and so the order of people with equal scores."""
+    first = [0, *accumulate(counts)]
+    ys, xs, scores = table.T.tolist() if len(table) else ([], [], [])
+    torso, built = topology.torso_masks, []
     for person, mask, held in zip(slots, masks, links, strict=True):
-        present = [(k, rows[k][c]) for k, c in enumerate(person) if c >= 0]
-        score = _sum_in_order([row[2] for _, row in present]) / len(present)
+        present = [first[k] + c for k, c in enumerate(person) if c >= 0]
+        score = reduce(add, [scores[i] for i in present]) / len(present)
         order = sorted(held)
         if order:
-            score += _sum_in_order([held[link] for link in order]) / len(order)
+            score += reduce(add, [held[link] for link in order]) / len(order)
         if _kept(len(present), mask, score, torso, params):
-            built.append((score, min(row[1] for _, row in present), present, order))
+            built.append((score, min([xs[i] for i in present]), present, order))
     built.sort(key=lambda entry: (-entry[0], entry[1]))
-    new_keypoint, new_pose, people = tuple.__new__, Pose._with_box, []
+    ids = [k for k, count in enumerate(counts) for _ in range(count)]
+    names = [topology.keypoints[k] for k in ids]
+    keypoints = list(map(tuple.__new__, repeat(Keypoint), zip(ids, names, xs, ys, scores, strict=True)))
+    new_pose, people = Pose._with_box, []
     for number, (score, left, present, order) in enumerate(built[: params.max_people]):
-        # tuple.__new__ straight from C: NamedTuple's own __new__ is a Python function, twice as slow.
-        keypoints = tuple([new_keypoint(Keypoint, (k, names[k], row[1], row[0], row[2])) for k, row in present])
-        ys = [row[0] for _, row in present]
-        box = (left, min(ys), max(row[1] for _, row in present), max(ys))
-        people.append(new_pose(number, keypoints, tuple([topology.links[link] for link in order]), score, box))
+        person_ys = [ys[i] for i in present]
+        box = (left, min(person_ys), max([xs[i] for i in present]), max(person_ys))
+        found = tuple([keypoints[i] for i in present])
+        people.append(new_pose(number, found, tuple([topology.links[link] for link in order]), score, box))
     return people
-
-
-def _sum_in_order(values: list[float]) -> float:
-    """Left-to-right float addition, as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding,
-    which changes the last bit of a score and so the order of people with equal scores."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total
 
 
 def _kept(count: int, present: int, score: float, torso: tuple[int, int], params: DecodeParams) -> bool:
