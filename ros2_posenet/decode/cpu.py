@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from itertools import accumulate, pairwise
+from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
@@ -247,9 +247,9 @@ class _TableRows:
 
     def __init__(self, counts: list[int], topology: Topology) -> None:
         ends = _read_only(topology.links)
-        first = np.array([0, *accumulate(counts)][:-1])
-        self.first_a, self.first_b = first.take(ends[:, 0]), first.take(ends[:, 1])
         per_keypoint = np.array(counts, dtype=np.int64)
+        first = np.cumsum(per_keypoint) - per_keypoint
+        self.first_a, self.first_b = first.take(ends[:, 0]), first.take(ends[:, 1])
         heights, widths = per_keypoint.take(ends[:, 0]), per_keypoint.take(ends[:, 1])
         self.link = np.repeat(np.arange(len(ends)), heights)
         within = np.arange(len(self.link)) - (np.cumsum(heights) - heights).take(self.link)  # row in its table
@@ -262,13 +262,13 @@ class _TableRows:
         """Link, a and b candidate of every pair, in ``pair_layout``'s order, in runs of whole rows of
         about ``size`` pairs (a row's pairs are its a candidate with each b candidate in turn)."""
         bounds = np.searchsorted(self.ends, np.arange(size, self.pairs, size), side="right").tolist()
-        columns = np.arange(int(self.width.max(initial=0)))
+        columns = np.arange(int(self.width.max()))
         for start, stop in pairwise([0, *bounds, len(self.link)]):
             if start == stop:
                 continue
-            used = columns < self.width[start:stop, None]
-            link, a = (np.broadcast_to(v[start:stop, None], used.shape)[used] for v in (self.link, self.a))
-            yield link, a, (self.first_b.take(self.link[start:stop])[:, None] + columns)[used]
+            link, width = self.link[start:stop], self.width[start:stop]
+            b = (self.first_b.take(link)[:, None] + columns)[columns < width[:, None]]
+            yield np.repeat(link, width), np.repeat(self.a[start:stop], width), b
 
 
 class LinkField:
