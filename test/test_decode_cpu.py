@@ -265,8 +265,8 @@ def test_the_issue_face_link_with_2_of_7_samples_aligned_is_not_a_link() -> None
 
 @pytest.mark.parametrize("noise", [0.0, 0.03])
 def test_screening_a_crowd_changes_no_score(noise: float) -> None:
-    """A crowd's thousands of pairs are screened before they are sampled in full (first where the
-    field is too weak to align anywhere near the middle samples, then by the middle samples); the
+    """A crowd's thousands of pairs are screened, piece by piece, before they are sampled in full (by
+    where the field is too weak to align: first at the middle samples, then at all of them); the
     scores must be those of the same pairs scored a handful at a time, which are sampled in full."""
     cmap, paf = render_maps(random_people(30, BODY, 56, 56, seed=3), BODY, 56, 56)
     paf = paf + np.random.default_rng(0).normal(0.0, noise, paf.shape).astype(np.float32)
