@@ -222,9 +222,8 @@ def _linked_pairs(
     if not rows.pairs:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     y, x = points[:, 0], points[:, 1]
-    low, high = points[:, :2].min(axis=0, initial=0), points[:, :2].max(axis=0, initial=0)
-    inside = bool(low.min() >= 0 and high[0] <= field.height - 1 and high[1] <= field.width - 1)
     screen = _Screen(field, params) if rows.pairs >= _SCREEN_PAIRS else None
+    inside = screen is not None and _within_map(points, field)  # a few pairs are clamped for less
     pieces = []
     for links, a, b in rows.pieces(_ELEMENTS // screen.width if screen else rows.pairs):
         start_y, start_x = y.take(a), x.take(a)
@@ -238,6 +237,12 @@ def _linked_pairs(
     linked = np.flatnonzero(scores > -np.inf)
     links = pairs.links[linked]
     return links, pairs.a[linked] - rows.first_a.take(links), pairs.b[linked] - rows.first_b.take(links), scores[linked]
+
+
+def _within_map(points: np.ndarray, field: LinkField) -> bool:
+    """Whether every candidate ``[y, x, ...]`` lies within the map."""
+    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    return bool(low.min() >= 0 and high[0] <= field.height - 1 and high[1] <= field.width - 1)
 
 
 class _TableRows:
@@ -261,7 +266,8 @@ class _TableRows:
     def pieces(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Link, a and b candidate of every pair, in ``pair_layout``'s order, in runs of whole rows of
         about ``size`` pairs (a row's pairs are its a candidate with each b candidate in turn)."""
-        bounds = np.searchsorted(self.ends, np.arange(size, self.pairs, size), side="right").tolist()
+        cuts = np.arange(size, self.pairs, size)
+        bounds = np.searchsorted(self.ends, cuts, side="right").tolist() if len(cuts) else []
         columns = np.arange(int(self.width.max()))
         for start, stop in pairwise([0, *bounds, len(self.link)]):
             if start == stop:
