@@ -31,7 +31,7 @@ from ros2_posenet.ros.image import (
     transport_topic,
 )
 from ros2_posenet.ros.params import IMAGE_TRANSPORTS
-from ros2_posenet.ros.spin import init_rclpy, run_until_shutdown
+from ros2_posenet.ros.spin import init_rclpy, run_until_shutdown, shut_down
 from ros2_posenet.sources import Frame, FrameSource, open_input
 
 NODE_NAME = "posenet_file_source"
@@ -152,6 +152,9 @@ def main(args: list[str] | None = None) -> int:
         print(f"posenet_file_source: error: {error}", file=sys.stderr)
         rclpy.try_shutdown()
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C while it opens the input (a second one may follow: deaf to it)
+        shut_down(None)
+        return 0
     run_until_shutdown(
         node, lambda error: node.get_logger().error(f"callback failed: {error!r}"), lambda: node.finished
     )

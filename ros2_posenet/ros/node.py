@@ -533,10 +533,7 @@ def main(args: list[str] | None = None) -> int:
     except (ParameterException, ValueError) as error:
         return _startup_failed(node, str(error))
     except KeyboardInterrupt:  # Ctrl-C while the network loads (an engine build takes minutes)
-        if node is not None:
-            shut_down(node, node.stop)
-        else:
-            rclpy.try_shutdown()
+        shut_down(node, node.stop if node is not None else lambda: None)
         return 0
     run_until_shutdown(node, node.callback_failed, release=node.stop)
     return 0

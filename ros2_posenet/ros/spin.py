@@ -70,12 +70,14 @@ def run_until_shutdown(
         shut_down(node, release)
 
 
-def shut_down(node: Node, release: Callable[[], object] = lambda: None) -> None:
-    """``release()``, destroy the node and shut rclpy down, deaf to further SIGINT and SIGTERM."""
+def shut_down(node: Node | None, release: Callable[[], object] = lambda: None) -> None:
+    """``release()``, destroy the node (None: a Ctrl-C came while it was being made) and shut rclpy
+    down, deaf to further SIGINT and SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     release()
-    node.destroy_node()
+    if node is not None:
+        node.destroy_node()
     with contextlib.suppress(KeyboardInterrupt):  # rclpy puts Python's handler back as it shuts down
         rclpy.try_shutdown()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
