@@ -193,7 +193,7 @@ def _finish(
     to right (``reduce``), as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding, which
     changes the last bit of a score and so the order of people with equal scores."""
     first = [0, *accumulate(counts)]
-    ys, xs, scores = table.T.tolist() if len(table) else ([], [], [])
+    ys, xs, scores = table.T.tolist()
     torso, built = topology.torso_masks, []
     for person, mask, held in zip(slots, masks, links, strict=True):
         present = [first[k] + c for k, c in enumerate(person) if c >= 0]

@@ -222,7 +222,7 @@ def _linked_pairs(
     if not rows.pairs:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     y, x = points[:, 0], points[:, 1]
-    screen = _Screen(field, params) if rows.pairs >= _SCREEN_PAIRS else None
+    screen = _Screen(field, params) if rows.pairs >= _SCREEN_PAIRS and _Screen.can_reject(params) else None
     inside = screen is not None and _within_map(points, field)  # a few pairs are clamped for less
     pieces = []
     for links, a, b in rows.pieces(_ELEMENTS // screen.width if screen else rows.pairs):
@@ -266,8 +266,7 @@ class _TableRows:
     def pieces(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Link, a and b candidate of every pair, in ``pair_layout``'s order, in runs of whole rows of
         about ``size`` pairs (a row's pairs are its a candidate with each b candidate in turn)."""
-        cuts = np.arange(size, self.pairs, size)
-        bounds = np.searchsorted(self.ends, cuts, side="right").tolist() if len(cuts) else []
+        bounds = np.searchsorted(self.ends, np.arange(size, self.pairs, size), side="right").tolist()
         columns = np.arange(int(self.width.max()))
         for start, stop in pairwise([0, *bounds, len(self.link)]):
             if start == stop:
@@ -318,18 +317,18 @@ class _Screen:
     here fails OpenPose's criteria when sampled in full, so no score changes. Made once per frame."""
 
     def __init__(self, field: LinkField, params: DecodeParams) -> None:
-        self.field, self.samples = field, params.link_samples
-        self.needed = int(np.floor(params.min_aligned_fraction * self.samples)) + 1  # aligned > fraction * samples
-        self.useless = self.needed == 1 or params.sample_threshold < 0
+        self.field, self.samples, self.needed = field, params.link_samples, _needed(params)
         self.screen, self.rest = _screen_and_rest(self.samples, self.samples - self.needed)
         self.width = len(self.screen)  # samples read of every pair
-        if not self.useless:
-            self.may_align = field.may_align(params.sample_threshold)
+        self.may_align = field.may_align(params.sample_threshold)
+
+    @staticmethod
+    def can_reject(params: DecodeParams) -> bool:
+        """Whether a sample can fail to align where the field is weak, and one failure can matter."""
+        return _needed(params) > 1 and params.sample_threshold >= 0
 
     def __call__(self, pairs: _Pairs) -> np.ndarray:
         """Indices of the pairs that may still pass."""
-        if self.useless:
-            return np.arange(len(pairs.links))
         counts = self._hits(pairs, self.screen)
         alive = np.flatnonzero(counts)
         return alive[counts[alive] + self._hits(pairs.take(alive), self.rest) >= self.needed]
@@ -343,6 +342,11 @@ class _Screen:
         pixels *= field.width
         pixels += xs.astype(index)
         return self.may_align.take(pixels).sum(axis=0)
+
+
+def _needed(params: DecodeParams) -> int:
+    """How many samples of a pair must align: more than ``min_aligned_fraction`` of them."""
+    return int(np.floor(params.min_aligned_fraction * params.link_samples)) + 1
 
 
 def _score_pairs(field: LinkField, pairs: _Pairs, params: DecodeParams) -> np.ndarray:
