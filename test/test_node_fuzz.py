@@ -78,8 +78,11 @@ def test_a_flood_of_malformed_frames(tmp_path) -> None:
 
 
 def test_large_frames_do_not_leave_the_node_larger(tmp_path) -> None:
-    """Six 4000x3000 frames (36 MB each) used to leave the node 119 MiB larger for good (glibc kept the
-    freed heap, the overlay was as big as the frame); now the overlay is bounded and the heap trimmed."""
+    """Large frames used to leave the node larger for good (glibc kept the freed heap, the overlay was
+    as big as the frame): six 2560x1920 frames, 50-92 MiB; now the overlay is bounded and the heap
+    trimmed (11-12 MiB). 14.7 MB frames fit config/fastdds.xml's 16 MiB shared-memory segment; a
+    12 MP frame would go over UDP, where a best-effort sample of ~550 fragments is often lost whole
+    on a busy machine and the test would measure the transport instead of the node."""
     namespace = unique_namespace("large")
     node = NodeProcess("ros2_posenet.ros.node", namespace, {"input_size": SMALL_INPUT}, tmp_path / "node.log")
     probe = Probe(namespace)
@@ -90,7 +93,7 @@ def test_large_frames_do_not_leave_the_node_larger(tmp_path) -> None:
             probe.request(probe.image_msg(good))
         time.sleep(2.0)
         before = node.rss_mib()
-        large = np.random.default_rng(0).integers(0, 256, (3000, 4000, 3), dtype=np.uint8)
+        large = np.random.default_rng(0).integers(0, 256, (1920, 2560, 3), dtype=np.uint8)
         for _ in range(6):
             _, overlay = probe.request(probe.image_msg(large), timeout=60)
             assert overlay is not None and overlay.width * overlay.height <= 1920 * 1080
@@ -99,4 +102,4 @@ def test_large_frames_do_not_leave_the_node_larger(tmp_path) -> None:
     finally:
         probe.close()
         node.stop()
-    assert grown < 80, f"{grown:.0f} MiB more after the large frames"
+    assert grown < 30, f"{grown:.0f} MiB more after the large frames"
