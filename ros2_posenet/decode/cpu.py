@@ -21,7 +21,9 @@ from ros2_posenet.pose import Pose
 from ros2_posenet.topology import Topology
 
 _ELEMENTS = 32768  # samples of candidate pairs taken at once: float64 temporaries of 256 kB
-_SCREEN_PAIRS = 512  # from this many pairs on, screening them (_Screen, ~0.05 ms a frame) saves more than it costs
+# From this many pairs on, screening them (_Screen) saves more than it costs: 5 people (525 pairs)
+# decode faster without, 7 (1029) with.
+_SCREEN_PAIRS = 768
 # A peak's 8 neighbours, the 4 sharing an edge first: most pixels above the threshold fail one of them.
 _NEIGHBOURS = (((0, -1), (0, 1), (-1, 0), (1, 0)), ((-1, -1), (-1, 1), (1, -1), (1, 1)))
 
@@ -81,10 +83,8 @@ class _PaddedMap:
         flat = self.flat
         index = np.flatnonzero(flat > np.float32(params.keypoint_threshold))  # raster order
         values = flat[index]
-        for group in _NEIGHBOURS:  # one neighbour at a time: 1-D gathers beat an (n, 8) one
-            is_peak = np.ones(len(index), dtype=bool)
-            for dy, dx in group:
-                is_peak &= values >= flat[index + (dy * self.row + dx)]
+        for offsets in _neighbour_offsets(self.row):  # (4, n) gathers: one row per neighbour
+            is_peak = (values >= flat.take(index + offsets)).all(axis=0)
             index, values = index[is_peak], values[is_peak]
         keypoint = index // self.plane
         order = np.lexsort((-values, keypoint))  # stable: equal values keep raster order
@@ -102,10 +102,9 @@ class _PaddedMap:
         index = keypoint * self.plane + (y + self.pad) * self.row + (x + self.pad)
         return _PeakSet(index.astype(np.int64), values, keypoint, counts)
 
-    def coordinates(self, peaks: _PeakSet) -> tuple[np.ndarray, np.ndarray]:
-        """Map row and column of each peak."""
-        y, x = np.divmod(peaks.pixel % self.plane, self.row)
-        return y - self.pad, x - self.pad
+    def coordinates(self, peaks: _PeakSet) -> np.ndarray:
+        """(N, 2) map row and column of each peak."""
+        return np.stack(np.divmod(peaks.pixel % self.plane, self.row), axis=1) - self.pad
 
     def refine(self, peaks: _PeakSet, refine_window: int) -> np.ndarray:
         """Step 3: (N, 3) float64 ``[y, x, score]``: the weighted centroid of ``max(cmap, 0)`` in each
@@ -113,12 +112,19 @@ class _PaddedMap:
         of the (N, window²) weights with ``_window_moments``."""
         offsets, moments = _window_moments(refine_window // 2, self.row)
         sums = np.maximum(self.flat.take(peaks.pixel[:, None] + offsets), 0) @ moments
-        y, x = self.coordinates(peaks)
         refined = np.empty((len(peaks.pixel), 3))
-        refined[:, 0] = y + sums[:, 1] / sums[:, 0]
-        refined[:, 1] = x + sums[:, 2] / sums[:, 0]
+        refined[:, :2] = self.coordinates(peaks) + sums[:, 1:] / sums[:, :1]
         refined[:, 2] = peaks.values
         return refined
+
+
+@lru_cache(maxsize=16)
+def _neighbour_offsets(row: int) -> tuple[np.ndarray, ...]:
+    """``_NEIGHBOURS``' groups as (4, 1) flat offsets in a padded map of ``row`` pixels a row."""
+    groups = tuple(np.array([[dy * row + dx] for dy, dx in group]) for group in _NEIGHBOURS)
+    for offsets in groups:
+        offsets.flags.writeable = False
+    return groups
 
 
 @lru_cache(maxsize=16)
@@ -141,7 +147,7 @@ def find_peaks(cmap: np.ndarray, params: DecodeParams) -> list[np.ndarray]:
     """
     padded = _PaddedMap(np.asarray(cmap, dtype=np.float32), params.refine_window)
     peaks = padded.peaks(params)
-    table = np.stack([*padded.coordinates(peaks), peaks.values], axis=1).astype(np.float32)
+    table = np.column_stack((padded.coordinates(peaks), peaks.values)).astype(np.float32)
     return split_by_counts(table, peaks.counts)
 
 
@@ -181,28 +187,36 @@ def _read_only(pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
 
 class _Pairs(NamedTuple):
     """Candidate pairs ``start -> start + delta`` of ``links``, from candidate ``a`` to candidate ``b``
-    (rows of the candidate table), one entry per pair in each array. ``inside``: every
-    start and end lies within the map, so that every sample does too (a sample is a convex combination
-    of its ends, also in floating point, as it stops short of the end) and needs no clamping."""
+    (rows of the candidate table), one entry per pair along each array's last axis; ``start`` and
+    ``delta`` are (2, n): y, then x. ``inside``: every start and end lies within the map, so that
+    every sample does too (a sample is a convex combination of its ends, also in floating point, as
+    it stops short of the end) and needs no clamping."""
 
     links: np.ndarray
     a: np.ndarray
     b: np.ndarray
-    y: np.ndarray
-    x: np.ndarray
-    dy: np.ndarray
-    dx: np.ndarray
+    start: np.ndarray
+    delta: np.ndarray
     inside: bool
 
-    def take(self, index: np.ndarray | slice) -> _Pairs:
-        return _Pairs._make([*(column[index] for column in self[:-1]), self.inside])
+    @staticmethod
+    def of(links: np.ndarray, a: np.ndarray, b: np.ndarray, positions: np.ndarray, inside: bool) -> _Pairs:
+        """The pairs ``a -> b`` of ``links``, with ``positions`` the (2, N) y and x of the candidates."""
+        start = positions.take(a, axis=1)
+        return _Pairs(links, a, b, start, positions.take(b, axis=1) - start, inside)
+
+    def take(self, index: np.ndarray) -> _Pairs:
+        return _Pairs._make([*(column.take(index, axis=-1) for column in self[:-1]), self.inside])
+
+    def window(self, start: int, stop: int) -> _Pairs:
+        return _Pairs._make([*(column[..., start:stop] for column in self[:-1]), self.inside])
 
     @staticmethod
     def concatenate(pieces: list[_Pairs]) -> _Pairs:
         if len(pieces) == 1:
             return pieces[0]
         columns = zip(*(piece[:-1] for piece in pieces), strict=True)
-        return _Pairs._make([*(np.concatenate(column) for column in columns), pieces[0].inside])
+        return _Pairs._make([*(np.concatenate(column, axis=-1) for column in columns), pieces[0].inside])
 
 
 def _linked_pairs(
@@ -213,80 +227,91 @@ def _linked_pairs(
     keypoint (``counts``).
 
     The pairs of all links are taken together, as per-link NumPy calls cost more than the arithmetic
-    on small maps, in pieces of whole table rows of about ``_ELEMENTS`` samples: no per-pair array
-    of the whole frame, as fresh pages for large temporaries (a crowd's 50 000 pairs) cost more
-    than the arithmetic on them. In a crowd, the pairs that cannot have enough aligned samples are
-    screened out first (``_Screen``); the rest are sampled in full."""
+    on small maps. In a crowd, the pairs that cannot have enough aligned samples are screened out
+    first (``_Screen``), in pieces of whole table rows of about ``_ELEMENTS`` samples: no per-pair
+    array of the whole frame, as fresh pages for large temporaries (a crowd's 50 000 pairs) cost more
+    than the arithmetic on them; the rest are sampled in full."""
     field = LinkField(paf, topology)
-    rows = _TableRows(counts, topology)
-    if not rows.pairs:
+    tables = _TableRows(counts, topology)
+    if not tables.pairs:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    y, x = points[:, 0], points[:, 1]
-    screen = _Screen(field, params) if rows.pairs >= _SCREEN_PAIRS and _Screen.can_reject(params) else None
-    inside = screen is not None and _within_map(points, field)  # a few pairs are clamped for less
-    pieces = []
-    for links, a, b in rows.pieces(_ELEMENTS // screen.width if screen else rows.pairs):
-        start_y, start_x = y.take(a), x.take(a)
-        pairs = _Pairs(links, a, b, start_y, start_x, y.take(b) - start_y, x.take(b) - start_x, inside)
-        pieces.append(pairs.take(screen(pairs)) if screen else pairs)
-    pairs = _Pairs.concatenate(pieces)
-    batch = _ELEMENTS // params.link_samples
-    scores = np.concatenate([
-        _score_pairs(field, pairs.take(slice(k, k + batch)), params) for k in range(0, max(len(pairs.links), 1), batch)
-    ])  # fmt: skip
+    positions = np.ascontiguousarray(points[:, :2].T)
+    if tables.pairs < _SCREEN_PAIRS or not _Screen.can_reject(params):
+        pairs = _Pairs.of(*tables.every_pair(), positions, inside=False)
+    else:
+        screen = _Screen(field, params)
+        inside = _within_map(positions, field)  # a few pairs are clamped for less
+        pieces = (_Pairs.of(*piece, positions, inside) for piece in tables.pieces(_ELEMENTS // screen.width))
+        pairs = _Pairs.concatenate([piece.take(screen(piece)) for piece in pieces])  # one piece alive at a time
+    scores = _scores_in_batches(field, pairs, params)
     linked = np.flatnonzero(scores > -np.inf)
     links = pairs.links[linked]
-    return links, pairs.a[linked] - rows.first_a.take(links), pairs.b[linked] - rows.first_b.take(links), scores[linked]
+    rows, columns = pairs.a[linked] - tables.first_a.take(links), pairs.b[linked] - tables.first_b.take(links)
+    return links, rows, columns, scores[linked]
 
 
-def _within_map(points: np.ndarray, field: LinkField) -> bool:
-    """Whether every candidate ``[y, x, ...]`` lies within the map."""
-    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
-    return bool(low.min() >= 0 and high[0] <= field.height - 1 and high[1] <= field.width - 1)
+def _scores_in_batches(field: LinkField, pairs: _Pairs, params: DecodeParams) -> np.ndarray:
+    """``_score_pairs`` in batches of about ``_ELEMENTS`` samples."""
+    batch = _ELEMENTS // params.link_samples
+    if len(pairs.links) <= batch:
+        return _score_pairs(field, pairs, params)
+    starts = range(0, len(pairs.links), batch)
+    return np.concatenate([_score_pairs(field, pairs.window(k, k + batch), params) for k in starts])
+
+
+def _within_map(positions: np.ndarray, field: LinkField) -> bool:
+    """Whether every candidate of the (2, N) ``positions`` lies within the map."""
+    high = positions.max(axis=1)
+    return bool(positions.min() >= 0 and high[0] <= field.height - 1 and high[1] <= field.width - 1)
 
 
 class _TableRows:
-    """The rows of all links' score tables, link by link: per row, its link, its a candidate and its
-    width (the b keypoint's count), as rows of the candidate table; ``first_a``, ``first_b``: per link,
-    the table row of the first candidate of its a and b keypoint."""
+    """All links' score tables, link by link, as rows of the candidate table: ``first_a``, ``first_b``:
+    per link, the candidate of its first row and of its first column; ``pairs``: their entries."""
 
     def __init__(self, counts: list[int], topology: Topology) -> None:
         ends = _read_only(topology.links)
         per_keypoint = np.array(counts, dtype=np.int64)
         first = np.cumsum(per_keypoint) - per_keypoint
         self.first_a, self.first_b = first.take(ends[:, 0]), first.take(ends[:, 1])
-        heights, widths = per_keypoint.take(ends[:, 0]), per_keypoint.take(ends[:, 1])
-        self.link = np.repeat(np.arange(len(ends)), heights)
-        within = np.arange(len(self.link)) - (np.cumsum(heights) - heights).take(self.link)  # row in its table
-        self.a = self.first_a.take(self.link) + within
-        self.width = widths.take(self.link)
-        self.ends = np.cumsum(self.width)  # one past each row's last pair
-        self.pairs = int(self.ends[-1]) if len(self.ends) else 0
+        self.heights, self.widths = per_keypoint.take(ends[:, 0]), per_keypoint.take(ends[:, 1])
+        self.sizes = self.heights * self.widths
+        self.pairs = int(self.sizes.sum())
+
+    def every_pair(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Link, a and b candidate of every pair, in ``pair_layout``'s order."""
+        links = np.repeat(np.arange(len(self.sizes)), self.sizes)
+        within = np.arange(self.pairs) - np.repeat(np.cumsum(self.sizes) - self.sizes, self.sizes)
+        rows, columns = np.divmod(within, self.widths.take(links))
+        return links, self.first_a.take(links) + rows, self.first_b.take(links) + columns
 
     def pieces(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Link, a and b candidate of every pair, in ``pair_layout``'s order, in runs of whole rows of
-        about ``size`` pairs (a row's pairs are its a candidate with each b candidate in turn)."""
-        bounds = np.searchsorted(self.ends, np.arange(size, self.pairs, size), side="right").tolist()
-        columns = np.arange(int(self.width.max()))
-        for start, stop in pairwise([0, *bounds, len(self.link)]):
+        """``every_pair`` in runs of whole rows of about ``size`` pairs (a row's pairs are its a
+        candidate with each b candidate in turn)."""
+        link = np.repeat(np.arange(len(self.heights)), self.heights)  # per row of all tables
+        within = np.arange(len(link)) - (np.cumsum(self.heights) - self.heights).take(link)  # row in its table
+        a, width = self.first_a.take(link) + within, self.widths.take(link)
+        bounds = np.searchsorted(np.cumsum(width), np.arange(size, self.pairs, size), side="right").tolist()
+        columns = np.arange(int(width.max()))
+        for start, stop in pairwise([0, *bounds, len(link)]):
             if start == stop:
                 continue
-            link, width = self.link[start:stop], self.width[start:stop]
-            b = (self.first_b.take(link)[:, None] + columns)[columns < width[:, None]]
-            yield np.repeat(link, width), np.repeat(self.a[start:stop], width), b
+            piece, piece_width = link[start:stop], width[start:stop]
+            b = (self.first_b.take(piece)[:, None] + columns)[columns < piece_width[:, None]]
+            yield np.repeat(piece, piece_width), np.repeat(a[start:stop], piece_width), b
 
 
 class LinkField:
     """Each link's PAF as the decoders read it: the float32 maps as they are, of which only the
     sampled pixels are read (no conversion of the whole field). ``planes``: (2, L) offsets of
-    each link's x and y channel in ``flat``."""
+    each link's y and x channel in ``flat``."""
 
     def __init__(self, paf: np.ndarray, topology: Topology) -> None:
         self.paf, self.flat = paf, paf.reshape(-1)
         self.height, self.width = paf.shape[1:]
-        self.channels = _read_only(topology.paf_channels)
+        self.channels = _read_only(topology.paf_channels)  # per link: x channel, y channel
         self.index_type = np.int32 if paf.size < 2**31 else np.int64  # int32 indices take faster
-        self.planes = (self.channels.T * (self.height * self.width)).astype(self.index_type)
+        self.planes = (self.channels.T[::-1] * (self.height * self.width)).astype(self.index_type)
 
     def may_align(self, threshold: float) -> np.ndarray:
         """Flat bool ``[L, H, W]``: per link and pixel, whether a sample whose floor is that pixel may
@@ -302,12 +327,21 @@ class LinkField:
 
 
 @lru_cache(maxsize=16)
+def _fractions(samples: int) -> np.ndarray:
+    """(samples, 1): how far along a pair each of its samples lies, at the middle of its step."""
+    fractions = ((np.arange(samples) + 0.5) / samples)[:, None]
+    fractions.flags.writeable = False
+    return fractions
+
+
+@lru_cache(maxsize=16)
 def _screen_and_rest(samples: int, may_fail: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``may_fail + 1`` samples nearest the middle (where a wrong pair, two people's keypoints, is
-    furthest from both people's limbs) and the others, each in sample order."""
+    """The ``_fractions`` of the ``may_fail + 1`` samples nearest the middle (where a wrong pair, two
+    people's keypoints, is furthest from both people's limbs) and of the others, each in sample order."""
     steps = np.arange(samples)
     by_centre = np.argsort(np.abs(2 * steps + 1 - samples), kind="stable")
-    return np.sort(by_centre[: may_fail + 1]), np.sort(by_centre[may_fail + 1 :])
+    fractions = _fractions(samples)
+    return fractions[np.sort(by_centre[: may_fail + 1])], fractions[np.sort(by_centre[may_fail + 1 :])]
 
 
 class _Screen:
@@ -317,8 +351,8 @@ class _Screen:
     here fails OpenPose's criteria when sampled in full, so no score changes. Made once per frame."""
 
     def __init__(self, field: LinkField, params: DecodeParams) -> None:
-        self.field, self.samples, self.needed = field, params.link_samples, _needed(params)
-        self.screen, self.rest = _screen_and_rest(self.samples, self.samples - self.needed)
+        self.field, self.needed = field, _needed(params)
+        self.screen, self.rest = _screen_and_rest(params.link_samples, params.link_samples - self.needed)
         self.width = len(self.screen)  # samples read of every pair
         self.may_align = field.may_align(params.sample_threshold)
 
@@ -333,10 +367,10 @@ class _Screen:
         alive = np.flatnonzero(counts)
         return alive[counts[alive] + self._hits(pairs.take(alive), self.rest) >= self.needed]
 
-    def _hits(self, pairs: _Pairs, steps: np.ndarray) -> np.ndarray:
-        """Per pair, how many of samples ``steps`` fall where they may align."""
+    def _hits(self, pairs: _Pairs, fractions: np.ndarray) -> np.ndarray:
+        """Per pair, how many of the samples at ``fractions`` fall where they may align."""
         field, index = self.field, self.field.index_type
-        ys, xs = _sample_points(field, pairs, steps, self.samples)
+        ys, xs = _sample_points(field, pairs, fractions)
         pixels = ys.astype(index)  # the floors: samples are never negative
         pixels += (pairs.links * field.height).astype(index)
         pixels *= field.width
@@ -354,9 +388,9 @@ def _score_pairs(field: LinkField, pairs: _Pairs, params: DecodeParams) -> np.nd
     OpenPose's criteria fail. The arithmetic is the CUDA kernel's, and the sum runs in sample order
     as there."""
     samples, threshold = params.link_samples, params.sample_threshold
-    length = np.sqrt(pairs.dy**2 + pairs.dx**2)
+    length = np.sqrt((pairs.delta * pairs.delta).sum(axis=0))  # dy² + dx²
     divisor = np.maximum(length, 1e-6)
-    along = _alignment(field, pairs, divisor, np.arange(samples), samples)
+    along = _alignment(field, pairs, divisor, _fractions(samples))
     aligned = (along > threshold).sum(axis=0)
     mean = np.add.accumulate(along, axis=0)[-1] / samples  # left to right, whatever the shape
     prior = np.minimum(0.0, 0.5 * field.height / divisor - 1.0) if params.distance_prior else 0.0
@@ -364,38 +398,36 @@ def _score_pairs(field: LinkField, pairs: _Pairs, params: DecodeParams) -> np.nd
     return np.where(passes, mean, -np.inf)
 
 
-def _sample_points(field: LinkField, pairs: _Pairs, steps: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """(len(steps), n) y and x of samples ``steps`` of ``samples`` along each pair, clamped to the map."""
-    fractions = ((steps + 0.5) / samples)[:, None]
-    ys = pairs.dy * fractions
-    ys += pairs.y
-    xs = pairs.dx * fractions
-    xs += pairs.x
+def _sample_points(field: LinkField, pairs: _Pairs, fractions: np.ndarray) -> np.ndarray:
+    """(2, len(fractions), n) y and x of the samples at ``fractions`` along each pair, clamped to the map."""
+    points = pairs.delta[:, None] * fractions
+    points += pairs.start[:, None]
     if not pairs.inside:
-        np.clip(ys, 0.0, field.height - 1, out=ys)
-        np.clip(xs, 0.0, field.width - 1, out=xs)
-    return ys, xs
+        np.clip(points[0], 0.0, field.height - 1, out=points[0])
+        np.clip(points[1], 0.0, field.width - 1, out=points[1])
+    return points
 
 
-def _alignment(field: LinkField, pairs: _Pairs, divisor: np.ndarray, steps: np.ndarray, samples: int) -> np.ndarray:
-    """(len(steps), n) PAF alignment ``(paf_x * dx + paf_y * dy) / |d|`` at samples ``steps`` of
-    ``samples`` along each pair, bilinear as the kernel's sample_map (float64 from the float32 maps),
-    both channels at once."""
-    ys, xs = _sample_points(field, pairs, steps, samples)
-    y0, x0 = np.floor(ys), np.floor(xs)
+def _alignment(field: LinkField, pairs: _Pairs, divisor: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """(len(fractions), n) PAF alignment ``(paf_y * dy + paf_x * dx) / |d|`` at the samples at
+    ``fractions`` along each pair, bilinear as the kernel's sample_map (float64 from the float32
+    maps), both channels at once."""
+    points = _sample_points(field, pairs, fractions)
+    floors = np.floor(points)
+    y0, x0 = floors
     top_left = (y0 * field.width + x0).astype(field.index_type)
-    top_left = top_left + field.planes.take(pairs.links, axis=1)[:, None]  # (2, steps, n): x, then y
+    top_left = top_left + field.planes.take(pairs.links, axis=1)[:, None]  # (2, samples, n): y, then x
     top_right = top_left + (x0 < field.width - 1)
     down = (y0 < field.height - 1) * field.width
-    ys -= y0  # the fractions fy, fx
-    xs -= x0
+    points -= floors  # the fractions fy, fx
+    fy, fx = points
     flat = field.flat
     top = flat.take(top_left).astype(np.float64)
-    top += (flat.take(top_right) - top) * xs
+    top += (flat.take(top_right) - top) * fx
     bottom = flat.take(top_left + down).astype(np.float64)
-    bottom += (flat.take(top_right + down) - bottom) * xs
-    top += (bottom - top) * ys
-    dot = top[0] * pairs.dx
-    dot += top[1] * pairs.dy
+    bottom += (flat.take(top_right + down) - bottom) * fx
+    top += (bottom - top) * fy
+    top *= pairs.delta[:, None]
+    dot = top.sum(axis=0)  # paf_y * dy + paf_x * dx
     dot /= divisor
     return dot
