@@ -5,7 +5,14 @@
 For mobilenet-thin-body (the real network from the model cache) at 224x224 and 432x368, FP16, as
 the engine runs it: torch.profiler over an eager pass counts the CUDA kernels and sums their GPU
 time (the floor a replayed graph cannot go below: what is left is launch gaps), and CUDA events time
-the replayed CUDA graph, both sizes interleaved. The five costliest kernels are listed.
+the replayed CUDA graph, every size and variant interleaved. The five costliest kernels are listed.
+
+Variants that fuse layers, measured side by side with the engine's pass ("as converted"):
+"channels-last" (NHWC tensors), and "folded, channels-last": every depthwise convolution folded into
+the pointwise one that alone reads it (conv_folding.py; slim's separable convolutions have nothing
+nonlinear between the two), 71 fewer Conv nodes, as dense convolutions, which cuDNN runs in NHWC
+(in NCHW it adds layout conversions: 381 kernels, the slowest of all). The engine keeps what is
+fastest: the pass as converted.
 
 Fusing each Conv + ReLU into one cuDNN call (torch.cudnn_convolution_relu) was measured with an
 earlier version of this script on the H200 (2026-12-01): 301 -> 270 kernels at 224x224 but 0.955 ->
@@ -20,18 +27,27 @@ import random
 from pathlib import Path
 
 import numpy as np
+import onnx
+from conv_folding import fold_linear_convolutions
 from results_io import run, write_results
 
-from ros2_posenet.engines.onnx_torch import load_onnx_module
+from ros2_posenet.engines.onnx_torch import OnnxGraphModule
 from ros2_posenet.models.fetch import resolve_network
 
 SIZES = [(224, 224), (432, 368)]
+VARIANTS = {"as converted": (False, False), "channels-last": (False, True), "folded, channels-last": (True, True)}
 
 
-def profile_size(torch, profile, activity, path: str, width: int, height: int) -> dict:
-    """One input size: the kernels of an eager pass, and a captured CUDA graph of the same pass."""
-    x = torch.rand(1, 3, height, width, device="cuda", dtype=torch.float16) * 255
-    module = load_onnx_module(path).eval().to("cuda", torch.float16)
+def profile_size(torch, profile, activity, path: str, width: int, height: int, variant: str) -> dict:
+    """One input size and variant: the kernels of an eager pass, and a captured CUDA graph of the same pass."""
+    fold, channels_last = VARIANTS[variant]
+    model = onnx.load(path)
+    module = OnnxGraphModule(fold_linear_convolutions(model)[0] if fold else model, path).eval()
+    module = module.to("cuda", torch.float16)
+    seeded = torch.Generator("cuda").manual_seed(0)  # every variant sees the same input
+    x = torch.rand(1, 3, height, width, device="cuda", dtype=torch.float16, generator=seeded) * 255
+    if channels_last:
+        module, x = module.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         for _ in range(3):
             eager = module(x)
@@ -74,7 +90,11 @@ def main() -> int:
 
     path = str(resolve_network("mobilenet-thin-body").model_path)
     torch.backends.cudnn.benchmark = True
-    sizes = {size: profile_size(torch, profile, ProfilerActivity, path, *size) for size in SIZES}
+    sizes = {
+        (*size, variant): profile_size(torch, profile, ProfilerActivity, path, *size, variant)
+        for size in SIZES
+        for variant in VARIANTS
+    }
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     order, shuffle = list(sizes), random.Random(0).shuffle
     for _ in range(args.runs):
@@ -87,11 +107,16 @@ def main() -> int:
             sizes[size]["samples"].append(start.elapsed_time(end))
     rows = []
     print(f"torch-cuda FP16, mobilenet-thin-body, {torch.cuda.get_device_name()}, torch {torch.__version__}")
-    print(f"{'input':>8} {'kernels':>8} {'kernel sum ms':>14} {'graph replay ms':>16} {'graph vs eager':>15}")
-    for (width, height), v in sizes.items():
+    head = f"{'input':>8} {'variant':>22} {'kernels':>8} {'kernel sum ms':>14} {'graph replay ms':>16}"
+    print(f"{head} {'graph vs eager':>15} {'vs as converted':>16}")
+    for (width, height, variant), v in sizes.items():
         diff = max(float((a - b).abs().max()) for a, b in zip(v["replayed"], v["eager"], strict=True))
+        plain = sizes[(width, height, "as converted")]["eager"]
+        change = max(float((a - b).abs().max()) for a, b in zip(v["eager"], plain, strict=True))
         row = {
             "input": f"{width}x{height}",
+            "variant": variant,
+            "vs_as_converted_max_diff": change,
             "kernels": v["kernels"],
             "kernel_sum_ms": round(v["kernel_us"] / 1e3, 4),
             "graph_ms": round(float(np.median(v["samples"])), 4),
@@ -100,7 +125,7 @@ def main() -> int:
         }
         rows.append(row)
         timing = f"{row['kernel_sum_ms']:>14.3f} {row['graph_ms']:>16.3f}"
-        print(f"{row['input']:>8} {row['kernels']:>8} {timing} {diff:>15.2e}")
+        print(f"{row['input']:>8} {variant:>22} {row['kernels']:>8} {timing} {diff:>15.2e} {change:>16.2e}")
         for name, us in row["top_kernels_us"]:
             print(f"{'':>9} {us:>8.1f} us  {name}")
     write_results(args.json, args.runs, rows, gpu=torch.cuda.get_device_name(), torch=torch.__version__)
