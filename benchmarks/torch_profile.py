@@ -2,22 +2,23 @@
 
     python benchmarks/torch_profile.py [--runs 300] [--json benchmarks/results/torch_profile.json]
 
-For mobilenet-thin-body (the real network from the model cache) at 224x224 and 432x368, FP16, as
-the engine runs it: torch.profiler over an eager pass counts the CUDA kernels and sums their GPU
-time (the floor a replayed graph cannot go below: what is left is launch gaps), and CUDA events time
-the replayed CUDA graph, every size and variant interleaved. The five costliest kernels are listed.
+For mobilenet-thin-body (the real network from the model cache) at 224x224 and 432x368, FP16:
+torch.profiler over an eager pass counts the CUDA kernels and sums their GPU time (the floor a
+replayed graph cannot go below: what is left is launch gaps), and CUDA events time the replayed
+CUDA graph, every size and variant interleaved. The five costliest kernels are listed.
 
-Variants that fuse layers, measured side by side with the engine's pass ("as converted"):
-"channels-last" (NHWC tensors), and "folded, channels-last": every depthwise convolution folded into
-the pointwise one that alone reads it (conv_folding.py; slim's separable convolutions have nothing
-nonlinear between the two), 71 fewer Conv nodes, as dense convolutions, which cuDNN runs in NHWC
-(in NCHW it adds layout conversions: 381 kernels, the slowest of all). The engine keeps what is
-fastest: the pass as converted.
+Variants, side by side with the ONNX graph run as converted (one cuDNN call, one bias add and one
+ReLU per convolution): "channels-last" (NHWC tensors); "folded, channels-last": every depthwise
+convolution folded into the pointwise one that alone reads it (conv_folding.py; slim's separable
+convolutions have nothing nonlinear between the two), as dense convolutions, which cuDNN runs in
+NHWC (in NCHW it adds layout conversions: 381 kernels, the slowest of all); "1x1 as
+GEMM+bias+ReLU": channels-last, each pointwise convolution one cuBLASLt GEMM with its bias and
+ReLU in the epilogue (onnx_torch's ``pointwise_as_gemm``), which is what the engine runs.
 
 Fusing each Conv + ReLU into one cuDNN call (torch.cudnn_convolution_relu) was measured with an
 earlier version of this script on the H200 (2026-12-01): 301 -> 270 kernels at 224x224 but 0.955 ->
 1.144 ms per replay; a later run of the plain pass alone took 1.086 ms (cuDNN's benchmark mode picks
-algorithms per run), so fusion showed no gain beyond that spread and the engine does not fuse.
+algorithms per run), so that fusion showed no gain beyond that spread and was not kept.
 """
 
 from __future__ import annotations
@@ -35,14 +36,19 @@ from ros2_posenet.engines.onnx_torch import OnnxGraphModule
 from ros2_posenet.models.fetch import resolve_network
 
 SIZES = [(224, 224), (432, 368)]
-VARIANTS = {"as converted": (False, False), "channels-last": (False, True), "folded, channels-last": (True, True)}
+VARIANTS = {  # name: (fold depthwise into pointwise, channels-last, 1x1 convolutions as fused GEMMs)
+    "as converted": (False, False, False),
+    "channels-last": (False, True, False),
+    "folded, channels-last": (True, True, False),
+    "1x1 as GEMM+bias+ReLU": (False, True, True),  # the engine
+}
 
 
 def profile_size(torch, profile, activity, path: str, width: int, height: int, variant: str) -> dict:
     """One input size and variant: the kernels of an eager pass, and a captured CUDA graph of the same pass."""
-    fold, channels_last = VARIANTS[variant]
+    fold, channels_last, gemm = VARIANTS[variant]
     model = onnx.load(path)
-    module = OnnxGraphModule(fold_linear_convolutions(model)[0] if fold else model, path).eval()
+    module = OnnxGraphModule(fold_linear_convolutions(model)[0] if fold else model, path, gemm).eval()
     module = module.to("cuda", torch.float16)
     seeded = torch.Generator("cuda").manual_seed(0)  # every variant sees the same input
     x = torch.rand(1, 3, height, width, device="cuda", dtype=torch.float16, generator=seeded) * 255

@@ -109,13 +109,47 @@ def _clip(inputs: list, attrs: Attributes) -> torch.Tensor:
     return torch.clamp(inputs[0], low, high)
 
 
+_ADDMM_RELU = getattr(torch, "_addmm_activation", None)  # relu(bias + a @ b), one cuBLASLt call; private API
+
+
+def _pointwise(inputs: list, relu: bool) -> torch.Tensor:
+    """A 1x1 Conv on a channels-last ``x`` as one GEMM of its (N·H·W, C_in) rows, with the bias and
+    ``relu`` in the GEMM's epilogue (cuBLASLt) instead of kernels of their own; channels-last out."""
+    x, weight = inputs[0], inputs[1]
+    batch, channels, height, width = x.shape
+    rows = x.permute(0, 2, 3, 1).reshape(-1, channels)  # a view where x is channels-last
+    matrix = weight.reshape(weight.shape[0], channels).t()
+    if len(inputs) < 3:
+        out = rows @ matrix
+        out = out.relu_() if relu else out
+    elif relu and _ADDMM_RELU is not None:
+        out = _ADDMM_RELU(inputs[2], rows, matrix)
+    elif relu:
+        out = torch.addmm(inputs[2], rows, matrix).relu_()
+    else:
+        out = torch.addmm(inputs[2], rows, matrix)
+    return out.reshape(batch, height, width, -1).permute(0, 3, 1, 2)
+
+
+def _relu(inputs: list, attrs: Attributes) -> torch.Tensor:
+    return F.relu(inputs[0])
+
+
+def _plain_pointwise(inputs: list, attrs: Attributes) -> torch.Tensor:
+    return _pointwise(inputs, relu=False)
+
+
+def _pointwise_relu(inputs: list, attrs: Attributes) -> torch.Tensor:
+    return _pointwise(inputs, relu=True)
+
+
 OPERATORS: dict[str, Callable[[list, Attributes], torch.Tensor]] = {
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
     "BatchNormalization": lambda i, a: F.batch_norm(i[0], i[3], i[4], i[1], i[2], False, 0.0, a.get("epsilon", 1e-5)),
     "MaxPool": _max_pool,
     "AveragePool": _average_pool,
-    "Relu": lambda i, a: F.relu(i[0]),
+    "Relu": _relu,
     "LeakyRelu": lambda i, a: F.leaky_relu(i[0], a.get("alpha", 0.01)),
     "Sigmoid": lambda i, a: torch.sigmoid(i[0]),
     "Tanh": lambda i, a: torch.tanh(i[0]),
@@ -130,10 +164,44 @@ OPERATORS: dict[str, Callable[[list, Attributes], torch.Tensor]] = {
 }
 
 
-class OnnxGraphModule(torch.nn.Module):
-    """The graph of ``model`` as a torch module; weights are buffers, so ``.to(device, dtype)`` moves them."""
+def _is_pointwise(attrs: Attributes, weight: np.ndarray | None) -> bool:
+    """Whether a Conv is 1x1, stride 1, unpadded and ungrouped, with constant weights."""
+    return (
+        weight is not None
+        and weight.shape[2:] == (1, 1)
+        and int(attrs.get("group", 1)) == 1
+        and list(attrs.get("strides", [1, 1])) == [1, 1]
+        and list(attrs.get("dilations", [1, 1])) == [1, 1]
+        and not any(attrs.get("pads", [0, 0, 0, 0]))
+    )
 
-    def __init__(self, model: onnx.ModelProto, source: str) -> None:
+
+def _pointwise_as_gemm(nodes: list, constants: dict[str, np.ndarray]) -> list:
+    """``nodes`` with each pointwise Conv as ``_pointwise``, taking in the Relu that alone reads it."""
+    readers: dict[str, int] = {}
+    for _, inputs, _, _ in nodes:
+        for name in inputs:
+            readers[name] = readers.get(name, 0) + 1
+    rewritten: list = []
+    for operator, inputs, outputs, attrs in nodes:
+        last = rewritten[-1] if rewritten else None
+        if operator is _relu and last is not None and last[0] is _plain_pointwise and readers[inputs[0]] == 1:
+            rewritten[-1] = (_pointwise_relu, last[1], outputs, last[3])
+        elif operator is _conv and _is_pointwise(attrs, constants.get(inputs[1])):
+            rewritten.append((_plain_pointwise, inputs, outputs, attrs))
+        else:
+            rewritten.append((operator, inputs, outputs, attrs))
+    return rewritten
+
+
+class OnnxGraphModule(torch.nn.Module):
+    """The graph of ``model`` as a torch module; weights are buffers, so ``.to(device, dtype)`` moves them.
+
+    ``pointwise_as_gemm``: 1x1 convolutions become GEMMs with their bias and ReLU fused
+    (``_pointwise``), on channels-last tensors: move the module with ``memory_format`` too.
+    """
+
+    def __init__(self, model: onnx.ModelProto, source: str, pointwise_as_gemm: bool = False) -> None:
         super().__init__()
         graph = model.graph
         unsupported = sorted({n.op_type for n in graph.node if n.op_type not in OPERATORS and n.op_type != "Constant"})
@@ -150,6 +218,9 @@ class OnnxGraphModule(torch.nn.Module):
                 constants[node.output[0]] = numpy_helper.to_array(attrs["value"])
             else:
                 self._nodes.append((OPERATORS[node.op_type], list(node.input), list(node.output), attrs))
+        if pointwise_as_gemm:
+            self._nodes = _pointwise_as_gemm(self._nodes, constants)
+        self.memory_format = torch.channels_last if pointwise_as_gemm else torch.contiguous_format
         self._buffers_of: dict[str, str] = {}
         for number, (name, value) in enumerate(constants.items()):
             self.register_buffer(f"c{number}", torch.from_numpy(np.array(value)))
@@ -161,17 +232,20 @@ class OnnxGraphModule(torch.nn.Module):
         self.output_names = [o.name for o in graph.output]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        values: dict[str, torch.Tensor | None] = {"": None, self.input_name: x}
+        values: dict[str, torch.Tensor | None] = {
+            "": None,
+            self.input_name: x.contiguous(memory_format=self.memory_format),
+        }
         values.update((name, getattr(self, buffer)) for name, buffer in self._buffers_of.items())
         for operator, inputs, outputs, attrs in self._nodes:
             values[outputs[0]] = operator([values[name] for name in inputs], attrs)
         return tuple(values[name] for name in self.output_names)
 
 
-def load_onnx_module(path: str) -> OnnxGraphModule:
+def load_onnx_module(path: str, pointwise_as_gemm: bool = False) -> OnnxGraphModule:
     """Read an ONNX file into an ``OnnxGraphModule``; one-line ModelError when unreadable or unsupported."""
     try:
         model = onnx.load(path)
     except Exception as error:  # protobuf/onnx raise several types for missing or corrupt files
         raise ModelError(f"cannot read ONNX model {path}: {first_line(error)}") from None
-    return OnnxGraphModule(model, path)
+    return OnnxGraphModule(model, path, pointwise_as_gemm)
