@@ -176,16 +176,23 @@ def _is_pointwise(attrs: Attributes, weight: np.ndarray | None) -> bool:
     )
 
 
-def _pointwise_as_gemm(nodes: list, constants: dict[str, np.ndarray]) -> list:
-    """``nodes`` with each pointwise Conv as ``_pointwise``, taking in the Relu that alone reads it."""
-    readers: dict[str, int] = {}
+def _pointwise_as_gemm(nodes: list, constants: dict[str, np.ndarray], graph_outputs: list[str]) -> list:
+    """``nodes`` with each pointwise Conv as ``_pointwise``, taking in the Relu right after it when
+    that Relu is all that reads it (no other node, not the graph's outputs)."""
+    readers = dict.fromkeys(graph_outputs, 1)
     for _, inputs, _, _ in nodes:
         for name in inputs:
             readers[name] = readers.get(name, 0) + 1
     rewritten: list = []
     for operator, inputs, outputs, attrs in nodes:
         last = rewritten[-1] if rewritten else None
-        if operator is _relu and last is not None and last[0] is _plain_pointwise and readers[inputs[0]] == 1:
+        if (
+            operator is _relu
+            and last is not None
+            and last[0] is _plain_pointwise
+            and last[2][0] == inputs[0]
+            and readers[inputs[0]] == 1
+        ):
             rewritten[-1] = (_pointwise_relu, last[1], outputs, last[3])
         elif operator is _conv and _is_pointwise(attrs, constants.get(inputs[1])):
             rewritten.append((_plain_pointwise, inputs, outputs, attrs))
@@ -219,7 +226,7 @@ class OnnxGraphModule(torch.nn.Module):
             else:
                 self._nodes.append((OPERATORS[node.op_type], list(node.input), list(node.output), attrs))
         if pointwise_as_gemm:
-            self._nodes = _pointwise_as_gemm(self._nodes, constants)
+            self._nodes = _pointwise_as_gemm(self._nodes, constants, [o.name for o in graph.output])
         self.memory_format = torch.channels_last if pointwise_as_gemm else torch.contiguous_format
         self._buffers_of: dict[str, str] = {}
         for number, (name, value) in enumerate(constants.items()):
