@@ -8,6 +8,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from support.contract_onnx import checked_model
 
 torch = pytest.importorskip("torch")
 
@@ -44,10 +45,13 @@ def _graph():
         nodes,
         "pointwise",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 9, 11])],
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in ("y", "z", "w")],
+        [
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+            for name, shape in (("y", [1, 3, 9, 11]), ("z", [1, 3, 9, 11]), ("w", [1, 5, 9, 11]))
+        ],
         [numpy_helper.from_array(w.astype(np.float32), name) for name, w in weights.items()],
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return checked_model(graph)
 
 
 def test_pointwise_gemms_compute_what_onnxruntime_does() -> None:

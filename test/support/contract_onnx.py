@@ -64,11 +64,17 @@ def write_constant_onnx(path: Path, cmap: np.ndarray, paf: np.ndarray, size: tup
     return save_checked(graph, path)
 
 
-def save_checked(graph: onnx.GraphProto, path: Path) -> Path:
-    """``graph`` as a checked opset-13 model at ``path`` (ONNX Runtime 1.16+ reads IR version 8)."""
+def checked_model(graph: onnx.GraphProto) -> onnx.ModelProto:
+    """``graph`` as a checked opset-13 model of IR version 8, which ONNX Runtime 1.16 and newer read
+    (the onnx package's own default IR version can be newer than a machine's ONNX Runtime)."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)
+    return model
+
+
+def save_checked(graph: onnx.GraphProto, path: Path) -> Path:
+    """``checked_model(graph)`` saved at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
+    onnx.save(checked_model(graph), str(path))
     return path
