@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
-from support.contract_onnx import checked_model
+from onnx import helper
+from support.contract_onnx import float_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from conv_folding import fold_linear_convolutions  # noqa: E402
@@ -37,17 +37,8 @@ def _graph():
         helper.make_node("Conv", ["x", "shared"], ["s"], pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["s", "pw4"], ["t"]),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "folding",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 15, 16])],
-        [
-            helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
-            for name, shape in (("y", [1, 5, 8, 8]), ("s", [1, 4, 15, 16]), ("t", [1, 3, 15, 16]))
-        ],
-        [numpy_helper.from_array(w.astype(np.float32), name) for name, w in weights.items()],
-    )
-    return checked_model(graph)
+    outputs = {"y": [1, 5, 8, 8], "s": [1, 4, 15, 16], "t": [1, 3, 15, 16]}
+    return float_model(nodes, {"x": [1, 8, 15, 16]}, outputs, weights)
 
 
 def _run(model, x: np.ndarray) -> list[np.ndarray]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
-from support.contract_onnx import checked_model
+from onnx import helper
+from support.contract_onnx import float_model
 
 torch = pytest.importorskip("torch")
 
@@ -41,17 +41,8 @@ def _graph():
         helper.make_node("Relu", ["q"], ["v"]),  # right after the 1x1 of u, but it reads q
         helper.make_node("Concat", ["u", "v"], ["w"], axis=1),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "pointwise",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 9, 11])],
-        [
-            helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
-            for name, shape in (("y", [1, 3, 9, 11]), ("z", [1, 3, 9, 11]), ("w", [1, 5, 9, 11]))
-        ],
-        [numpy_helper.from_array(w.astype(np.float32), name) for name, w in weights.items()],
-    )
-    return checked_model(graph)
+    outputs = {"y": [1, 3, 9, 11], "z": [1, 3, 9, 11], "w": [1, 5, 9, 11]}
+    return float_model(nodes, {"x": [1, 4, 9, 11]}, outputs, weights)
 
 
 def test_pointwise_gemms_compute_what_onnxruntime_does() -> None:

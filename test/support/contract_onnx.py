@@ -73,6 +73,20 @@ def checked_model(graph: onnx.GraphProto) -> onnx.ModelProto:
     return model
 
 
+def float_model(
+    nodes: list, inputs: dict[str, list[int]], outputs: dict[str, list[int]], weights: dict[str, np.ndarray]
+) -> onnx.ModelProto:
+    """A checked model of float32 ``nodes`` with these inputs and outputs (name: shape) and initializers."""
+    graph = helper.make_graph(
+        nodes,
+        "test",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name, shape in inputs.items()],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name, shape in outputs.items()],
+        [numpy_helper.from_array(np.asarray(w, dtype=np.float32), name) for name, w in weights.items()],
+    )
+    return checked_model(graph)
+
+
 def save_checked(graph: onnx.GraphProto, path: Path) -> Path:
     """``checked_model(graph)`` saved at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
