@@ -14,23 +14,14 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-
-def _attributes(node: onnx.NodeProto) -> dict:
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+from ros2_posenet.engines.onnx_graph import is_pointwise_conv, node_attributes, tensor_readers
 
 
 def _is_pointwise(node: onnx.NodeProto, weights: dict[str, np.ndarray]) -> bool:
     """A 1x1, stride 1, unpadded, ungrouped Conv with constant weights (and bias)."""
     if node.op_type != "Conv" or any(name not in weights for name in node.input[1:]):
         return False
-    attrs = _attributes(node)
-    return (
-        weights[node.input[1]].shape[2:] == (1, 1)
-        and int(attrs.get("group", 1)) == 1
-        and list(attrs.get("strides", [1, 1])) == [1, 1]
-        and list(attrs.get("dilations", [1, 1])) == [1, 1]
-        and not any(attrs.get("pads", [0, 0, 0, 0]))
-    )
+    return is_pointwise_conv(node_attributes(node), weights[node.input[1]])
 
 
 def _dense(weight: np.ndarray, group: int) -> np.ndarray:
@@ -46,7 +37,7 @@ def _dense(weight: np.ndarray, group: int) -> np.ndarray:
 
 def _folded(first: onnx.NodeProto, second: onnx.NodeProto, weights: dict[str, np.ndarray], name: str):
     """The one Conv computing ``second(first(x))``, and its new weight and bias initializers."""
-    attrs = _attributes(first)
+    attrs = node_attributes(first)
     inner = _dense(weights[first.input[1]].astype(np.float64), int(attrs.get("group", 1)))
     outer = weights[second.input[1]].astype(np.float64)[:, :, 0, 0]
     weight = np.einsum("om,mikl->oikl", outer, inner)
@@ -71,12 +62,7 @@ def fold_linear_convolutions(model: onnx.ModelProto) -> tuple[onnx.ModelProto, i
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
     weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
-    readers: dict[str, int] = {}
-    for node in graph.node:
-        for name in node.input:
-            readers[name] = readers.get(name, 0) + 1
-    for output in graph.output:
-        readers[output.name] = readers.get(output.name, 0) + 1
+    readers = tensor_readers(graph)
     nodes: list[onnx.NodeProto] = []
     position: dict[str, int] = {}  # the node of ``nodes`` that writes each tensor
     added: list[onnx.TensorProto] = []

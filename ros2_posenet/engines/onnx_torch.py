@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
-from onnx import helper, numpy_helper
+from onnx import numpy_helper
 
+from ros2_posenet.engines.onnx_graph import Attributes, is_pointwise_conv, node_attributes, tensor_readers
 from ros2_posenet.errors import ModelError, first_line
-
-Attributes = dict[str, Any]  # ONNX node attributes as onnx.helper.get_attribute_value gives them
 
 
 def _same_pads(size: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int], mode: str):
@@ -164,25 +162,9 @@ OPERATORS: dict[str, Callable[[list, Attributes], torch.Tensor]] = {
 }
 
 
-def _is_pointwise(attrs: Attributes, weight: np.ndarray | None) -> bool:
-    """Whether a Conv is 1x1, stride 1, unpadded and ungrouped, with constant weights."""
-    return (
-        weight is not None
-        and weight.shape[2:] == (1, 1)
-        and int(attrs.get("group", 1)) == 1
-        and list(attrs.get("strides", [1, 1])) == [1, 1]
-        and list(attrs.get("dilations", [1, 1])) == [1, 1]
-        and not any(attrs.get("pads", [0, 0, 0, 0]))
-    )
-
-
-def _pointwise_as_gemm(nodes: list, constants: dict[str, np.ndarray], graph_outputs: list[str]) -> list:
+def _pointwise_as_gemm(nodes: list, constants: dict[str, np.ndarray], readers: dict[str, int]) -> list:
     """``nodes`` with each pointwise Conv as ``_pointwise``, taking in the Relu right after it when
-    that Relu is all that reads it (no other node, not the graph's outputs)."""
-    readers = dict.fromkeys(graph_outputs, 1)
-    for _, inputs, _, _ in nodes:
-        for name in inputs:
-            readers[name] = readers.get(name, 0) + 1
+    that Relu is all that reads it (``readers``: no other node, not the graph's outputs)."""
     rewritten: list = []
     for operator, inputs, outputs, attrs in nodes:
         last = rewritten[-1] if rewritten else None
@@ -194,7 +176,7 @@ def _pointwise_as_gemm(nodes: list, constants: dict[str, np.ndarray], graph_outp
             and readers[inputs[0]] == 1
         ):
             rewritten[-1] = (_pointwise_relu, last[1], outputs, last[3])
-        elif operator is _conv and _is_pointwise(attrs, constants.get(inputs[1])):
+        elif operator is _conv and is_pointwise_conv(attrs, constants.get(inputs[1])):
             rewritten.append((_plain_pointwise, inputs, outputs, attrs))
         else:
             rewritten.append((operator, inputs, outputs, attrs))
@@ -220,13 +202,13 @@ class OnnxGraphModule(torch.nn.Module):
         constants = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
         self._nodes = []
         for node in graph.node:
-            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            attrs = node_attributes(node)
             if node.op_type == "Constant":
                 constants[node.output[0]] = numpy_helper.to_array(attrs["value"])
             else:
                 self._nodes.append((OPERATORS[node.op_type], list(node.input), list(node.output), attrs))
         if pointwise_as_gemm:
-            self._nodes = _pointwise_as_gemm(self._nodes, constants, [o.name for o in graph.output])
+            self._nodes = _pointwise_as_gemm(self._nodes, constants, tensor_readers(graph))
         self.memory_format = torch.channels_last if pointwise_as_gemm else torch.contiguous_format
         self._buffers_of: dict[str, str] = {}
         for number, (name, value) in enumerate(constants.items()):
