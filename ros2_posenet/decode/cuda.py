@@ -2,9 +2,10 @@
 
 Three kernel launches (``cuda/kernels/decode.cu``): peaks + refinement (one block per keypoint type),
 PAF line integrals + greedy assignment (one block per link), assembly + scoring + ordering (one
-block). The candidates are copied back as soon as the first kernel is done, and the host turns
-them into ``Keypoint`` objects (the bulk of its work) while the GPU links and assembles; the
-second copy brings the people as lists of candidate numbers with their boxes, scores and links.
+block). The candidates are copied back as soon as the first kernel is done, on a stream of their
+own so that linking does not wait for the copy, and the host turns them into ``Keypoint`` objects
+(the bulk of its work) while the GPU links and assembles; the second copy brings the people as
+lists of candidate numbers with their boxes, scores and links.
 When a frame's assembly state does not fit the kernel's shared memory (hundreds of fragments),
 the shared ``assemble_people`` runs on the copied connections instead: the same people either
 way. Maps may be torch CUDA tensors, CuPy arrays, pycuda GPUArrays (anything with
@@ -112,7 +113,8 @@ class CudaDecoder:
             self._assemble.prepare("iiiPPPPPP" + "ididIIi" + "dddd" + "P" * 8)  # 5 scratch arrays, header, 2 regions
             self.stream = stream or cuda.Stream()
             self.graphs = tuple(StreamGraph(self.stream.handle, enabled=graphs) for _ in range(2))
-            self._candidates_copied = cuda.Event(cuda.event_flags.DISABLE_TIMING)
+            self._copy_stream = cuda.Stream()  # the candidates' copy, beside the linking kernels
+            self._peaks_found, self._candidates_copied = (cuda.Event(cuda.event_flags.DISABLE_TIMING) for _ in range(2))
             links = np.asarray(topology.links, dtype=np.int32).reshape(-1)
             self._links = cuda.to_device(links if links.size else np.zeros(2, np.int32))
             channels = np.asarray(topology.paf_channels, dtype=np.int32).reshape(-1)
@@ -136,7 +138,7 @@ class CudaDecoder:
         if self.closed:
             return
         with self.gpu:
-            self.stream.synchronize()
+            self.stream.synchronize()  # it waits for the candidates' copy too
             for graph in self.graphs:
                 graph.reset()
             buffers = [self._links, self._paf_channels, *(buffer for buffer, _ in self._maps.values())]
@@ -236,14 +238,24 @@ class CudaDecoder:
             key = (cmap_pointer, paf_pointer, height, width, params, to_image)
             candidates, people = self.graphs
             candidates.run(key, lambda: self._find_candidates(cmap_pointer, height, width, params))
-            self._candidates_copied.record(self.stream)
+            self._copy_candidates()
             people.run(key, lambda: self._link_and_assemble(paf_pointer, height, width, params, to_image))
+            self.stream.wait_for_event(self._candidates_copied)  # what follows on the stream sees all results
+
+    def _copy_candidates(self) -> None:
+        """Copy the candidates back on a stream of their own, so that the linking kernels start as
+        soon as the peaks are found instead of after the copy (about 8 us of GPU time on the H200)."""
+        self._peaks_found.record(self.stream)
+        self._copy_stream.wait_for_event(self._peaks_found)
+        end = self._layout.candidates_end
+        self.cuda.memcpy_dtoh_async(self._host[:end], self._result, self._copy_stream)
+        self._candidates_copied.record(self._copy_stream)
 
     def _pointer(self, region: str) -> int:
         return int(self._result) + self._layout.offset(region)
 
     def _find_candidates(self, cmap_pointer: int, height: int, width: int, params: DecodeParams) -> None:
-        """Steps 1-3 and the copy of the candidates (a graph when repeated)."""
+        """Steps 1-3 (a graph when repeated)."""
         k, stream = self.topology.num_keypoints, self.stream
         self._find_peaks.prepared_async_call(
             (k, 1),
@@ -259,8 +271,6 @@ class CudaDecoder:
             self._pointer("counts"),
             self._pointer("parts"),
         )
-        end = self._layout.candidates_end
-        self.cuda.memcpy_dtoh_async(self._host[:end], self._result, stream)
 
     def _link_and_assemble(
         self, paf_pointer: int, height: int, width: int, params: DecodeParams, to_image: PixelMapping
