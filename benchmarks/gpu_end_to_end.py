@@ -9,13 +9,17 @@ Networks (torch-cuda engine, FP16, CUDA graph):
                   the number of candidates decoded is printed with it
   mobilenet-thin-body  the real pretrained network at 224x224 and 432x368 (from the model cache)
 Images: basketball1.png at 640x480 and resized to 1280x720 (synthetic when there is no photo).
-Rows run one after another, each as a camera's stream: 200 frames of warm-up, then the timed frames.
-Columns (ms, medians): total per frame (host wall clock, 200 frames of warm-up first) and its 99th
-percentile; net = the network's own GPU time inside each of those frames (CUDA events around the
-network, in the pipeline's graph: see NetworkTimer); rest = total - net, frame by frame (what
-preprocessing, decoding and the host cost on top of the network); prep / infer / decode measured in
-a second pass that waits for the GPU after each stage (infer there also counts the launch); fps =
-1000 / the mean of the timed frames;
+Every row is a camera's stream (its own pipeline and CUDA graphs): 200 frames of warm-up each, then
+the timed frames in ROUNDS rounds, every row a block of frames per round in a shuffled order, so
+that all rows see the same (shared) machine: run one after another, a row that met a slow spell of
+the machine read 0.28 ms of rest where the next one read 0.17.
+Columns (ms, medians): total per frame (host wall clock) and its 99th percentile; net = the
+network's own GPU time inside each of those frames (CUDA events around the network, in the
+pipeline's graph: see NetworkTimer); rest = total - net, frame by frame (what preprocessing,
+decoding and the host cost on top of the network); at30 = rest again, for frames paced at a
+camera's 30 fps (the host sleeps between frames, as a node waiting for the next image does, and
+comes back slower); prep / infer / decode measured in a second pass that waits for the GPU after
+each stage (infer there also counts the launch); fps = 1000 / the mean of the timed frames;
 cpu = the same frame through PoseNet with ONNX Runtime on this machine's CPU, for comparison.
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import tempfile
 import time
@@ -95,6 +100,7 @@ def sample_image(width: int, height: int) -> np.ndarray:
 
 
 WARM_UP = 200  # frames before timing: the GPU's clocks come back up after the CPU comparison runs
+ROUNDS = 10
 
 
 class NetworkTimer:
@@ -147,6 +153,7 @@ class Row:
         self.pipeline = GpuPipeline(cpu.network, engine, cpu.decode_params)
         self.frames: list[float] = []
         self.network_ms: list[float] = []
+        self.paced_rest: list[float] = []
         self.poses: list = []
 
     def run(self, frames: int, timed: bool = True) -> None:
@@ -157,6 +164,14 @@ class Row:
             if timed:
                 self.frames.append(elapsed)
                 self.network_ms.append(self.network.read())
+
+    def run_paced(self, frames: int, period_s: float) -> None:
+        """``frames`` frames, each starting ``period_s`` after the one before; their rest is kept."""
+        for _ in range(frames):
+            began = time.perf_counter()
+            self.pipeline.process(self.image)
+            self.paced_rest.append(1e3 * (time.perf_counter() - began) - self.network.read())
+            time.sleep(max(0.0, began + period_s - time.perf_counter()))
 
     def results(self, runs: int, cpu_runs: int) -> dict:
         """The timed frames' figures, then the pass that waits after each stage and the CPU's frames."""
@@ -178,6 +193,7 @@ class Row:
             "p99": float(np.percentile(self.frames, 99)),
             "net": float(np.median(self.network_ms)),
             "rest": float(np.median(rest)),
+            "rest_30fps": float(np.median(self.paced_rest)) if self.paced_rest else float("nan"),
             "fps": 1e3 / float(np.mean(self.frames)),
             "preprocess": stages["preprocess"],
             "inference": stages["inference"],
@@ -192,6 +208,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--cpu-runs", type=int, default=20)
+    parser.add_argument("--paced-runs", type=int, default=90, help="frames at 30 fps per row (3 s)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/gpu_end_to_end.json"))
     args = parser.parse_args()
     import torch
@@ -210,7 +227,7 @@ def main() -> int:
         networks.append(
             ("mobilenet-thin-body", lambda size=size: PoseNet("mobilenet-thin-body", input_size=size, backend=CPU))
         )
-    rows = []
+    labelled: list[tuple[dict, Row]] = []
     for label, make in networks:
         try:
             cpu = make()
@@ -218,25 +235,30 @@ def main() -> int:
             print(f"skipped {label}: {error}")
             continue
         for width, height in IMAGE_SIZES:
-            row = Row(cpu, sample_image(width, height))
-            row.run(WARM_UP, timed=False)
-            row.run(args.runs)
             size = f"{cpu.input_size[0]}x{cpu.input_size[1]}"
-            rows.append(
-                {"network": label, "input": size, "image": f"{width}x{height}"} | row.results(args.runs, args.cpu_runs)
-            )
+            facts = {"network": label, "input": size, "image": f"{width}x{height}"}
+            labelled.append((facts, Row(cpu, sample_image(width, height))))
+    for _, row in labelled:
+        row.run(WARM_UP, timed=False)
+    order = [row for _, row in labelled]
+    for _ in range(ROUNDS):
+        random.shuffle(order)
+        for row in order:
+            row.run(1, timed=False)  # the switch from the other rows' pipelines is not timed
+            row.run(args.runs // ROUNDS)
+            row.run_paced(args.paced_runs // ROUNDS, 1 / 30)
+    rows = [facts | row.results(args.runs, args.cpu_runs) for facts, row in labelled]
     gpu = torch.cuda.get_device_name()
     print(f"End-to-end medians in ms on {gpu} (torch-cuda FP16 + CUDA graph, GPU preprocess and decode)")
     print(
         f"{'network':<31} {'input':>8} {'image':>9} {'total':>7} {'p99':>7} {'net':>6} {'fps':>7} {'prep':>6} "
-        f"{'infer':>6} {'decode':>6} {'rest':>6} {'cpu':>8} {'people':>6} {'cands':>5}"
+        f"{'infer':>6} {'decode':>6} {'rest':>6} {'at30':>6} {'cpu':>8} {'people':>6} {'cands':>5}"
     )
     for r in rows:
         print(
             f"{r['network']:<31} {r['input']:>8} {r['image']:>9} {r['total']:>7.3f} {r['p99']:>7.3f} {r['net']:>6.3f} "
-            f"{r['fps']:>7.0f} "
-            f"{r['preprocess']:>6.3f} {r['inference']:>6.3f} {r['decode']:>6.3f} {r['rest']:>6.3f} {r['cpu']:>8.2f} "
-            f"{r['people']:>6} {r['candidates']:>5}"
+            f"{r['fps']:>7.0f} {r['preprocess']:>6.3f} {r['inference']:>6.3f} {r['decode']:>6.3f} {r['rest']:>6.3f} "
+            f"{r['rest_30fps']:>6.3f} {r['cpu']:>8.2f} {r['people']:>6} {r['candidates']:>5}"
         )
     write_results(args.json, args.runs, rows, gpu=gpu, torch=torch.__version__)
     return 0
