@@ -20,7 +20,7 @@ extern "C" int trt_pose_parse(const float *cmap, const float *paf, const int *to
 {
     std::vector<int> peaks(C * M * 2);
     std::vector<float> score_graph(K * M * M);
-    std::vector<int> connections(K * 2 * M);
+    std::vector<int> connections(K * 2 * M, -1);  // -1: not connected, as trt_pose's plugins.cpp fills it
     find_peaks_out_chw(counts, peaks.data(), cmap, C, H, W, M, cmap_threshold, window);
     refine_peaks_out_chw(refined, counts, peaks.data(), cmap, C, H, W, M, window);
     paf_score_graph_out_khw(score_graph.data(), topology, paf, counts, refined, K, C, H, W, M, samples);
