@@ -260,6 +260,8 @@ def process_frames(
     start = time.perf_counter()
     # The bar goes to stderr and only where stderr is a terminal (disable=None), so logs stay clean.
     bar = tqdm(total=source.count, unit="frame", file=sys.stderr, disable=True if quiet or source.count == 1 else None)
+    if isinstance(source, CaptureSource):
+        source.buffer_for = net.frame_buffer  # page-locked frames on the GPU path: one DMA each
     with StopRequest() as stop:
         try:
             for frame in source:

@@ -133,6 +133,13 @@ class PoseNet:
         None leaves a field as it is; DecodeParams validates."""
         self.decode_params = replace(self.decode_params, **{k: v for k, v in changes.items() if v is not None})
 
+    def frame_buffer(self, height: int, width: int) -> np.ndarray:
+        """A uint8 (height, width, 3) array to write the next frame into, in the memory this backend
+        reads fastest: on the GPU path page-locked, the same array while the size stays, which
+        ``process`` uploads with one DMA instead of the driver's staging copy (refill it only after
+        ``process`` has returned); on the host path a new array."""
+        return self.pipeline.frame_buffer(height, width)
+
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:
         """Find every person in ``image`` (uint8 HxW[xC]); keypoints in image pixels."""
         return self.pipeline.process(image, channel_order)

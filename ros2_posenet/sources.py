@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from ros2_posenet.errors import InputError, PoseNetError, first_line
+from ros2_posenet.frame_buffer import BufferFor
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm"})
 VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
@@ -107,19 +108,24 @@ class CaptureSource(FrameSource):
         self.name = name
         self.capture = capture
         self.is_camera = is_camera
+        self.buffer_for: BufferFor | None = None  # where frames after the first are read into
         frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.count = None if is_camera or frames <= 0 else frames
         fps = capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 0 < fps < 1000 else DEFAULT_FPS
 
     def __iter__(self) -> Iterator[Frame]:
-        index = 0
+        """Each frame, read into ``buffer_for``'s array of the last frame's size when there is one (a
+        frame of another size gets OpenCV's own): a frame is only good until the next is read."""
+        index, buffer = 0, None
         while True:
-            ok, image = self.capture.read()
+            ok, image = self.capture.read(buffer) if buffer is not None else self.capture.read()
             if not ok or image is None:
                 return
             yield Frame(index, self.name, image)
             index += 1
+            if self.buffer_for is not None and image.ndim == 3 and image.shape[2] == 3:
+                buffer = self.buffer_for(*image.shape[:2])
 
     def output_name(self, frame: Frame) -> str:
         stem = "camera" + re.sub(r"\D", "", self.name) if self.is_camera else Path(self.name).stem

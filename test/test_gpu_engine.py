@@ -147,6 +147,28 @@ def test_posenet_gpu_path_works_from_another_thread(torch, mobilenet) -> None:
     assert results and [p.to_dict() for p in results[0]] == [p.to_dict() for p in expected]
 
 
+def test_frames_in_the_page_locked_frame_buffer_give_the_same_people(torch, mobilenet) -> None:
+    """The GPU path's frame buffer is page-locked memory (the driver says so), and frames written
+    there, each after the last one's process returned, give the people of the same frames in
+    ordinary memory: the one-DMA upload reads each frame whole, never the one before or after."""
+    from cuda.bindings import driver
+
+    net = PoseNet("mobilenet-thin-body", backend="torch-cuda", input_size=(224, 224))
+    photos = [load_photo(name) for name in ("basketball1.png", "messi5.jpg", "basketball1.png")]
+    photos = [np.ascontiguousarray(photo[:320, :480]) for photo in photos]  # one size: one buffer
+    expected = [[p.to_dict() for p in net.process(photo)] for photo in photos]
+    buffer = net.frame_buffer(320, 480)
+    assert buffer is net.frame_buffer(320, 480) and buffer.shape == (320, 480, 3)
+    attribute = driver.CUpointer_attribute.CU_POINTER_ATTRIBUTE_MEMORY_TYPE
+    error, memory = driver.cuPointerGetAttribute(attribute, buffer.ctypes.data)
+    assert error == driver.CUresult.CUDA_SUCCESS and int(memory) == int(driver.CUmemorytype.CU_MEMORYTYPE_HOST)
+    found = []
+    for photo in photos:
+        buffer[...] = photo
+        found.append([p.to_dict() for p in net.process(buffer)])
+    assert found == expected and expected[0] != expected[1]
+
+
 def test_close_releases_the_gpu_and_refuses_more_frames(torch, mobilenet) -> None:
     """PoseNet.close() frees the engine, the decoder's buffers and graphs and the preprocessing buffers."""
     from ros2_posenet.pipelines.gpu import GpuPipeline

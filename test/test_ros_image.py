@@ -5,8 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from support.frames import RecordingFrameBuffer
 from support.photos import load_photo
 
+from ros2_posenet.frame_buffer import FrameBuffer
 from ros2_posenet.ros.image import (
     SUPPORTED_ENCODINGS,
     ImageFormatError,
@@ -81,6 +83,35 @@ def test_padded_rows_are_cropped(photo):
     padded = np.zeros((height, width * 3 + 13), np.uint8)
     padded[:, : width * 3] = photo.reshape(height, -1)
     assert np.array_equal(image_to_bgr("bgr8", height, width, width * 3 + 13, False, padded.tobytes()), photo)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "big_endian"), [("bgr8", False), ("rgb8", False), ("bgra8", False), ("mono16", True)]
+)
+def test_a_frame_buffer_receives_the_frame(photo, encoding, big_endian):
+    """The node converts each frame into the network's frame buffer (page-locked on a GPU): the same
+    pixels as a new array, in that buffer, asked for at the frame's size."""
+    fields = bgr_to_fields(photo, encoding, big_endian)
+    frames = RecordingFrameBuffer()
+    image = image_to_bgr(*fields, frames=frames)
+    assert image is frames.get(*photo.shape[:2]) and frames.asked == [photo.shape[:2]]
+    assert np.array_equal(image, decode(fields))
+
+
+def test_a_bad_frame_never_asks_for_a_frame_buffer():
+    frames = RecordingFrameBuffer()
+    with pytest.raises(ImageFormatError):
+        image_to_bgr("bgr8", 4, 4, 12, False, bytes(10), frames=frames)
+    assert frames.asked == []
+
+
+def test_frame_buffer_is_kept_while_the_size_stays() -> None:
+    buffer = FrameBuffer(lambda shape: np.zeros(shape, np.uint8))
+    first = buffer.get(48, 64)
+    assert first.shape == (48, 64, 3) and first.dtype == np.uint8 and buffer.get(48, 64) is first
+    assert buffer.get(64, 48).shape == (64, 48, 3) and buffer.get(64, 48) is not first
+    with pytest.raises(ValueError, match="positive size"):
+        buffer.get(0, 64)
 
 
 def test_decoded_image_owns_its_pixels():

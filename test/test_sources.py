@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from support.frames import RecordingFrameBuffer
 
 from ros2_posenet.errors import InputError
 from ros2_posenet.sources import Frame, OutputError, open_camera, open_input, open_output
@@ -118,6 +119,23 @@ def test_video_file(tmp_path: Path) -> None:
     assert all(f.image.shape == (48, 64, 3) and f.source == str(video) for f in frames)
     assert frames[4].image[:, :, 0].mean() > frames[0].image[:, :, 0].mean() + 100  # frames in order
     assert source.output_name(frames[3]) == "clip_000003.jpg"
+
+
+def test_video_frames_after_the_first_are_read_into_the_frame_buffer(tmp_path: Path) -> None:
+    """The command reads video and camera frames into the network's frame buffer (page-locked on a GPU)."""
+    video = write_video(tmp_path / "clip.avi", frames=4)
+    plain = open_input(str(video))
+    expected = [frame.image.copy() for frame in plain]
+    plain.close()
+    frames = RecordingFrameBuffer()
+    source = open_input(str(video))
+    source.buffer_for = frames
+    seen = []
+    for frame in source:  # a frame is good until the next is read: compare each as it comes
+        seen.append((frame.image is frames.get(48, 64), np.array_equal(frame.image, expected[frame.index])))
+    source.close()
+    assert seen == [(False, True), (True, True), (True, True), (True, True)]
+    assert frames.asked == [(48, 64)] * 4
 
 
 def test_missing_camera_is_an_input_error() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ros2_posenet.cuda.context import DeviceArray, GpuContext, LastView, compile_kernels, import_pycuda
+from ros2_posenet.frame_buffer import FrameBuffer
 from ros2_posenet.preprocess import InputTransform, Normalization, Preprocessor, to_three_channels, validate_image
 
 BLOCK = (32, 8, 1)
@@ -52,6 +53,17 @@ class GpuPreprocessor:
         self._source_bytes = 0
         self._output = LastView()  # the engine's input tensor, every frame
         self._launch: tuple | None = None  # (key, transform, kernel launch) of the last frame
+        self._frames = FrameBuffer(self._page_locked)
+
+    def _page_locked(self, shape: tuple[int, int, int]) -> np.ndarray:
+        with self.gpu:
+            return self.cuda.pagelocked_empty(shape, np.uint8)
+
+    def frame_buffer(self, height: int, width: int) -> np.ndarray:
+        """A page-locked uint8 (height, width, 3) host array, the same for the same size: a frame
+        written there goes up with one DMA that ``_upload`` only queues, so refill it once the
+        stream has read it (``GpuPipeline.process`` waits for that before it returns)."""
+        return self._frames.get(height, width)
 
     def __call__(self, image: np.ndarray, channel_order: str = "bgr", output: Any = None):
         """Upload ``image`` and fill ``output`` (default: ``self.output``); returns (output, transform).
@@ -147,8 +159,10 @@ class GpuPreprocessor:
     def _upload(self, image: np.ndarray) -> None:
         """Queue the copy of ``image`` to the device on the stream, straight from its own memory:
         the driver stages it through page-locked memory in pieces while the DMA runs (on the H200,
-        0.035 ms a 640x480 frame less than our own page-locked copy followed by one DMA). It returns
-        once the image is staged, so the caller may reuse it."""
+        0.035 ms a 640x480 frame less than our own page-locked copy followed by one DMA), and
+        returns once it is staged. An image already in page-locked memory (``frame_buffer``) goes
+        with one DMA and the call returns at once: it must stay as it is until the stream has read
+        it, which the pipeline's ``process`` waits for before it returns."""
         image = np.ascontiguousarray(image)
         self.cuda.memcpy_htod_async(self._source_for(image.nbytes), image, self.stream)
 
@@ -163,6 +177,7 @@ class GpuPreprocessor:
                 self._source.free()
         self._source, self.output, self._launch = None, None, None
         self._output = LastView()
+        self._frames.release()
 
     def download(self, output: Any = None) -> np.ndarray:
         """The preprocessed tensor on the host (for tests and debugging)."""

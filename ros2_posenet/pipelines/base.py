@@ -26,6 +26,12 @@ class Pipeline(Protocol):
         """People in ``image`` (uint8 HxW[xC], see ``preprocess.validate_image``)."""
         ...
 
+    def frame_buffer(self, height: int, width: int) -> np.ndarray:
+        """A uint8 (height, width, 3) array to write the next frame into, where this pipeline reads
+        frames fastest: on the GPU path page-locked memory, the same array while the size stays
+        (``frame_buffer.FrameBuffer``); on the host path a new array."""
+        ...
+
     def close(self) -> None:
         """Release the engine and every buffer (GPU memory included); the pipeline is unusable after."""
         ...

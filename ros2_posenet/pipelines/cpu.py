@@ -8,6 +8,7 @@ from ros2_posenet.decode.cpu import decode_cpu
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.engines.base import Engine
 from ros2_posenet.errors import ModelError
+from ros2_posenet.frame_buffer import host_frame
 from ros2_posenet.models.registry import ResolvedNetwork
 from ros2_posenet.pose import Pose
 from ros2_posenet.preprocess import Preprocessor
@@ -36,6 +37,10 @@ class CpuPipeline:
     def close(self) -> None:
         self.engine.close()
         self.closed = True
+
+    def frame_buffer(self, height: int, width: int) -> np.ndarray:
+        """A new array each time (``frame_buffer.host_frame``): nothing to gain from keeping one here."""
+        return host_frame(height, width)
 
     def process(self, image: np.ndarray, channel_order: str = "bgr") -> list[Pose]:
         if self.closed:

@@ -61,6 +61,10 @@ class GpuPipeline:
         self.engine.close()
         self.closed = True
 
+    def frame_buffer(self, height: int, width: int) -> np.ndarray:
+        """Page-locked: ``process`` uploads a frame written here with one DMA (``GpuPreprocessor``)."""
+        return self.preprocess.frame_buffer(height, width)
+
     def process(self, image: np.ndarray, channel_order: str = "bgr", sync_stages: bool = False) -> list[Pose]:
         """People in ``image`` (uint8 host array). The GPU runs the stages asynchronously, so only
         "total" is timed; ``sync_stages`` (benchmarks) waits for the GPU after each stage and times

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 import PIL.Image
 
+from ros2_posenet.frame_buffer import BufferFor
+
 # Frames larger than this are refused before any copy: 8K UHD is 33 Mpx.
 DEFAULT_MAX_PIXELS = 40_000_000
 
@@ -105,12 +107,14 @@ def image_to_bgr(
     is_bigendian: bool,
     data: Any,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    frames: BufferFor | None = None,
 ) -> np.ndarray:
     """An HxWx3 uint8 BGR image from an Image message's fields (``data``: bytes or any buffer).
 
     16-bit grey is scaled to 8 bits as cv_bridge does (value * 255 / 65535, rounded). Anything that is
     not a buffer of bytes (None, a list of ints is fine too: rclpy gives array('B')) is an
-    ImageFormatError, like every other bad frame.
+    ImageFormatError, like every other bad frame. ``frames`` (``PoseNet.frame_buffer``): where the
+    checked frame's one copy goes, instead of a new array.
     """
     buffer = bytes_of(data, "image data")
     layout = check_frame(encoding, height, width, step, buffer.nbytes, max_pixels)
@@ -119,9 +123,13 @@ def image_to_bgr(
     pixels = rows[:, : width * layout.channels * dtype.itemsize].view(dtype).reshape(height, width, layout.channels)
     if dtype.itemsize == 2:
         pixels = np.rint(pixels.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
-    if layout.to_bgr is None:
-        return pixels.copy()  # never a view of the message buffer
-    return cv2.cvtColor(np.ascontiguousarray(pixels), layout.to_bgr)
+    out = frames(height, width) if frames is not None else None
+    if layout.to_bgr is None:  # never a view of the message buffer
+        if out is None:
+            return pixels.copy()
+        np.copyto(out, pixels)
+        return out
+    return cv2.cvtColor(np.ascontiguousarray(pixels), layout.to_bgr, dst=out)
 
 
 class ImageFields(NamedTuple):
@@ -179,11 +187,13 @@ def _cv_bridge() -> Any:
     return bridge if ok else None
 
 
-def msg_to_bgr(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """A sensor_msgs/Image as BGR; checked here first so cv_bridge never sees a malformed frame."""
+def msg_to_bgr(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS, frames: BufferFor | None = None) -> np.ndarray:
+    """A sensor_msgs/Image as BGR; checked here first so cv_bridge never sees a malformed frame.
+    ``frames``: as ``image_to_bgr``'s (cv_bridge makes its own array)."""
     bridge = _cv_bridge()
     if bridge is None:
-        return image_to_bgr(msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data, max_pixels)
+        fields = (msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data)
+        return image_to_bgr(*fields, max_pixels, frames)
     check_frame(msg.encoding, msg.height, msg.width, msg.step, len(msg.data), max_pixels)
     try:
         return bridge.imgmsg_to_cv2(msg, desired_encoding="bgr8")
