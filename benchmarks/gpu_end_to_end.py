@@ -16,10 +16,13 @@ the machine read 0.28 ms of rest where the next one read 0.17.
 Columns (ms, medians): total per frame (host wall clock) and its 99th percentile; net = the
 network's own GPU time inside each of those frames (CUDA events around the network, in the
 pipeline's graph: see NetworkTimer); rest = total - net, frame by frame (what preprocessing,
-decoding and the host cost on top of the network); at30 = rest again, for frames paced at a
-camera's 30 fps (the host sleeps between frames, as a node waiting for the next image does, and
-comes back slower); prep / infer / decode measured in a second pass that waits for the GPU after
-each stage (infer there also counts the launch); fps = 1000 / the mean of the timed frames;
+decoding and the host cost on top of the network) of a frame in ordinary memory (a library
+caller's array: the driver stages it through page-locked memory); restPL = the same for a frame in
+the pipeline's page-locked frame buffer (where the node and the command put raw frames: one DMA);
+at30 = restPL for frames paced at a camera's 30 fps (the host sleeps between frames, as a node
+waiting for the next image does, and comes back slower); prep / infer / decode measured in a
+second pass that waits for the GPU after each stage (infer there also counts the launch); fps =
+1000 / the mean of the timed frames;
 cpu = the same frame through PoseNet with ONNX Runtime on this machine's CPU, for comparison.
 """
 
@@ -151,8 +154,12 @@ class Row:
         engine = TorchCudaEngine(cpu.network, input_size=cpu.input_size)
         self.network = NetworkTimer(engine)
         self.pipeline = GpuPipeline(cpu.network, engine, cpu.decode_params)
+        height, width = image.shape[:2]
+        self.page_locked = self.pipeline.frame_buffer(height, width)  # where the node and the command put frames
+        self.page_locked[...] = image
         self.frames: list[float] = []
         self.network_ms: list[float] = []
+        self.page_locked_rest: list[float] = []
         self.paced_rest: list[float] = []
         self.poses: list = []
 
@@ -165,12 +172,14 @@ class Row:
                 self.frames.append(elapsed)
                 self.network_ms.append(self.network.read())
 
-    def run_paced(self, frames: int, period_s: float) -> None:
-        """``frames`` frames, each starting ``period_s`` after the one before; their rest is kept."""
+    def run_page_locked(self, frames: int, period_s: float = 0.0) -> None:
+        """``frames`` frames from the pipeline's page-locked frame buffer, each starting ``period_s``
+        after the one before (0: back to back); their rest is kept."""
+        rests = self.paced_rest if period_s else self.page_locked_rest
         for _ in range(frames):
             began = time.perf_counter()
-            self.pipeline.process(self.image)
-            self.paced_rest.append(1e3 * (time.perf_counter() - began) - self.network.read())
+            self.pipeline.process(self.page_locked)
+            rests.append(1e3 * (time.perf_counter() - began) - self.network.read())
             time.sleep(max(0.0, began + period_s - time.perf_counter()))
 
     def results(self, runs: int, cpu_runs: int) -> dict:
@@ -193,6 +202,7 @@ class Row:
             "p99": float(np.percentile(self.frames, 99)),
             "net": float(np.median(self.network_ms)),
             "rest": float(np.median(rest)),
+            "rest_page_locked": float(np.median(self.page_locked_rest)),
             "rest_30fps": float(np.median(self.paced_rest)) if self.paced_rest else float("nan"),
             "fps": 1e3 / float(np.mean(self.frames)),
             "preprocess": stages["preprocess"],
@@ -246,19 +256,21 @@ def main() -> int:
         for row in order:
             row.run(1, timed=False)  # the switch from the other rows' pipelines is not timed
             row.run(args.runs // ROUNDS)
-            row.run_paced(args.paced_runs // ROUNDS, 1 / 30)
+            row.run_page_locked(args.runs // ROUNDS)
+            row.run_page_locked(args.paced_runs // ROUNDS, 1 / 30)
     rows = [facts | row.results(args.runs, args.cpu_runs) for facts, row in labelled]
     gpu = torch.cuda.get_device_name()
     print(f"End-to-end medians in ms on {gpu} (torch-cuda FP16 + CUDA graph, GPU preprocess and decode)")
     print(
         f"{'network':<31} {'input':>8} {'image':>9} {'total':>7} {'p99':>7} {'net':>6} {'fps':>7} {'prep':>6} "
-        f"{'infer':>6} {'decode':>6} {'rest':>6} {'at30':>6} {'cpu':>8} {'people':>6} {'cands':>5}"
+        f"{'infer':>6} {'decode':>6} {'rest':>6} {'restPL':>6} {'at30':>6} {'cpu':>8} {'people':>6} {'cands':>5}"
     )
     for r in rows:
         print(
             f"{r['network']:<31} {r['input']:>8} {r['image']:>9} {r['total']:>7.3f} {r['p99']:>7.3f} {r['net']:>6.3f} "
-            f"{r['fps']:>7.0f} {r['preprocess']:>6.3f} {r['inference']:>6.3f} {r['decode']:>6.3f} {r['rest']:>6.3f} "
-            f"{r['rest_30fps']:>6.3f} {r['cpu']:>8.2f} {r['people']:>6} {r['candidates']:>5}"
+            f"{r['fps']:>7.0f} {r['preprocess']:>6.3f} {r['inference']:>6.3f} {r['decode']:>6.3f} "
+            f"{r['rest']:>6.3f} {r['rest_page_locked']:>6.3f} {r['rest_30fps']:>6.3f} {r['cpu']:>8.2f} "
+            f"{r['people']:>6} {r['candidates']:>5}"
         )
     write_results(args.json, args.runs, rows, gpu=gpu, torch=torch.__version__)
     return 0
