@@ -71,17 +71,16 @@ def assign_pairs(
     links, rows, cols, scores = links[valid], rows[valid], cols[valid], scores[valid]
     order = np.lexsort((cols, rows, -scores, links))
     connections: list[list[Connection]] = [[] for _ in shapes]
-    limits = [min(shape) for shape in shapes]
-    current, chosen, limit = -1, [], 0
+    current, chosen = -1, []
     taken_a: set[int] = set()
     taken_b: set[int] = set()
     for link, i, j, score in zip(
         links[order].tolist(), rows[order].tolist(), cols[order].tolist(), scores[order].tolist(), strict=True
     ):
         if link != current:
-            current, chosen, limit = link, connections[link], limits[link]
+            current, chosen = link, connections[link]
             taken_a, taken_b = set(), set()
-        if i in taken_a or j in taken_b or len(chosen) == limit:
+        if i in taken_a or j in taken_b:  # so a link never gets more than min(N_a, N_b) connections
             continue
         taken_a.add(i)
         taken_b.add(j)

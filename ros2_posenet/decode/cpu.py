@@ -237,7 +237,7 @@ def _linked_pairs(
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     positions = np.ascontiguousarray(points[:, :2].T)
     if tables.pairs < _SCREEN_PAIRS or not _Screen.can_reject(params):
-        pairs = _Pairs.of(*tables.every_pair(), positions, inside=False)
+        pairs = _Pairs.of(*tables.every_pair(), positions, inside=_within_map(positions, field))
     else:
         screen = _Screen(field, params)
         inside = _within_map(positions, field)  # a few pairs are clamped for less
