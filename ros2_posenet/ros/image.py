@@ -105,14 +105,14 @@ def image_to_bgr(
     is_bigendian: bool,
     data: Any,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    frames: BufferFor | None = None,
+    buffer_for: BufferFor | None = None,
 ) -> np.ndarray:
     """An HxWx3 uint8 BGR image from an Image message's fields (``data``: bytes or any buffer).
 
     16-bit grey is scaled to 8 bits as cv_bridge does (value * 255 / 65535, rounded). Anything that is
     not a buffer of bytes (None, a list of ints is fine too: rclpy gives array('B')) is an
-    ImageFormatError, like every other bad frame. ``frames`` (``PoseNet.frame_buffer``): where the
-    checked frame's one copy goes, instead of a new array.
+    ImageFormatError, like every other bad frame. ``buffer_for`` (``PoseNet.frame_buffer``): where
+    the checked frame's one copy goes, instead of a new array.
     """
     buffer = bytes_of(data, "image data")
     layout = check_frame(encoding, height, width, step, buffer.nbytes, max_pixels)
@@ -121,7 +121,7 @@ def image_to_bgr(
     pixels = rows[:, : width * layout.channels * dtype.itemsize].view(dtype).reshape(height, width, layout.channels)
     if dtype.itemsize == 2:
         pixels = np.rint(pixels.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
-    out = frames(height, width) if frames is not None else None
+    out = buffer_for(height, width) if buffer_for is not None else None
     if layout.to_bgr is None:  # never a view of the message buffer
         if out is None:
             return pixels.copy()
@@ -167,13 +167,13 @@ def bgr_to_fields(image: np.ndarray, encoding: str = "bgr8", is_bigendian: bool 
     return ImageFields(encoding, height, width, len(data) // height, is_bigendian, data)
 
 
-def msg_to_bgr(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS, frames: BufferFor | None = None) -> np.ndarray:
-    """A sensor_msgs/Image as BGR, by ``image_to_bgr`` (``frames``: where its one copy goes). Not by
+def msg_to_bgr(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS, buffer_for: BufferFor | None = None) -> np.ndarray:
+    """A sensor_msgs/Image as BGR, by ``image_to_bgr`` (``buffer_for``: where its one copy goes). Not by
     cv_bridge, which the node used where installed: ours is exact and tested for every encoding it
     accepts, and writes where the network reads fastest, where cv_bridge's array of its own would
     be staged once more by the GPU path's upload."""
     fields = (msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data)
-    return image_to_bgr(*fields, max_pixels, frames)
+    return image_to_bgr(*fields, max_pixels, buffer_for)
 
 
 def bgr_to_msg(image: np.ndarray, header: Any = None) -> Any:

@@ -396,7 +396,7 @@ class PoseNetNode(LifecycleNode):
                 image = compressed_to_bgr(msg.format, msg.data, max_pixels=self.max_image_pixels)
             else:
                 # the frame's one copy lands where the network reads it fastest (page-locked on a GPU)
-                image = msg_to_bgr(msg, max_pixels=self.max_image_pixels, frames=self.net.frame_buffer)
+                image = msg_to_bgr(msg, max_pixels=self.max_image_pixels, buffer_for=self.net.frame_buffer)
         except ImageFormatError as error:
             kind = "unsupported encoding" if isinstance(error, UnsupportedEncodingError) else reason_kind(str(error))
             self._count_problem("rejected", f"rejected: {kind}", f"frame rejected: {error}")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ros2_posenet.frame_buffer import FrameBuffer, host_frame
+from ros2_posenet.frame_buffer import FrameBuffer
 
 
 class RecordingFrameBuffer(FrameBuffer):
     """``FrameBuffer`` whose ``asked`` lists every (height, width) a caller asked it for."""
 
     def __init__(self) -> None:
-        super().__init__(lambda shape: host_frame(*shape[:2]))
+        super().__init__(lambda shape: np.empty(shape, np.uint8))
         self.asked: list[tuple[int, int]] = []
 
     def __call__(self, height: int, width: int) -> np.ndarray:
