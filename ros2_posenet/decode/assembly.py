@@ -6,11 +6,11 @@ them here, so the rules that turn them into people exist once and give the same 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import accumulate, repeat
-from operator import add
-from typing import TypeVar
+from operator import add, itemgetter
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +29,15 @@ def split_by_counts(rows: Rows, counts: Sequence[int]) -> list[Rows]:
     """``rows`` (a list or an array) cut into consecutive runs of ``counts`` rows: candidates listed
     keypoint by keypoint, back into one run per keypoint."""
     return [rows[stop - count : stop] for count, stop in zip(counts, accumulate(counts), strict=True)]
+
+
+def gather(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A function picking ``indices`` (at least one) out of a sequence, as a tuple: ``itemgetter``
+    in C, one call per person instead of a Python loop over its keypoints."""
+    if len(indices) == 1:
+        index = indices[0]
+        return lambda items: (items[index],)
+    return itemgetter(*indices)
 
 
 def pair_layout(shapes: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -191,27 +200,27 @@ def _finish(
     Python function, twice as slow), and a person picks its own by table row. Scores are added left
     to right (``reduce``), as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding, which
     changes the last bit of a score and so the order of people with equal scores."""
-    first = [0, *accumulate(counts)]
+    starts = [0, *accumulate(counts)][:-1]  # each keypoint's first row in the table
     ys, xs, scores = table.T.tolist()
     torso, built = topology.torso_masks, []
     for person, mask, held in zip(slots, masks, links, strict=True):
-        present = [first[k] + c for k, c in enumerate(person) if c >= 0]
-        score = reduce(add, [scores[i] for i in present]) / len(present)
+        present = [start + c for start, c in zip(starts, person, strict=True) if c >= 0]
+        pick = gather(present)
+        score = reduce(add, pick(scores)) / len(present)
         order = sorted(held)
         if order:
-            score += reduce(add, [held[link] for link in order]) / len(order)
+            score += reduce(add, map(held.__getitem__, order)) / len(order)
         if _kept(len(present), mask, score, torso, params):
-            built.append((score, min([xs[i] for i in present]), present, order))
+            built.append((score, min(pick(xs)), pick, order))
     built.sort(key=lambda entry: (-entry[0], entry[1]))
     ids = [k for k, count in enumerate(counts) for _ in range(count)]
     names = [topology.keypoints[k] for k in ids]
     keypoints = list(map(tuple.__new__, repeat(Keypoint), zip(ids, names, xs, ys, scores, strict=True)))
-    new_pose, people = Pose._with_box, []
-    for number, (score, left, present, order) in enumerate(built[: params.max_people]):
-        person_ys = [ys[i] for i in present]
-        box = (left, min(person_ys), max([xs[i] for i in present]), max(person_ys))
-        found = tuple([keypoints[i] for i in present])
-        people.append(new_pose(number, found, tuple([topology.links[link] for link in order]), score, box))
+    new_pose, people, ends = Pose._with_box, [], topology.links
+    for number, (score, left, pick, order) in enumerate(built[: params.max_people]):
+        person_ys = pick(ys)
+        box = (left, min(person_ys), max(pick(xs)), max(person_ys))
+        people.append(new_pose(number, pick(keypoints), tuple([ends[link] for link in order]), score, box))
     return people
 
 

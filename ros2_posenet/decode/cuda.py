@@ -15,14 +15,13 @@ way. Maps may be torch CUDA tensors, CuPy arrays, pycuda GPUArrays (anything wit
 from __future__ import annotations
 
 from itertools import repeat
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from ros2_posenet.cuda.context import GpuContext, LastView, compile_kernels, import_pycuda
 from ros2_posenet.cuda.graph import StreamGraph
-from ros2_posenet.decode.assembly import Connection, assemble_people, assign_links
+from ros2_posenet.decode.assembly import Connection, assemble_people, assign_links, gather
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Keypoint, PixelMapping, Pose
 from ros2_posenet.topology import Topology
@@ -382,7 +381,7 @@ class CudaDecoder:
             return []
         fields = self._view["people"][: PERSON_FIELDS * count].reshape(count, PERSON_FIELDS).tolist()
         rows = self._view["row_candidates"][: int(fields[-1][0])].tolist()
-        keypoints = itemgetter(*rows)(candidates) if len(rows) > 1 else (candidates[rows[0]],)
+        keypoints = gather(rows)(candidates)
         link_sets, new_pose, people, start = self._link_sets, Pose._with_box, [], 0
         for number, (row_end, link_bits, score, *box) in enumerate(fields):
             end, bits = int(row_end), int(link_bits)  # exact integers the kernel stored as doubles
