@@ -32,7 +32,8 @@ def spin_until_shutdown(
                 raise
             except Exception as error:  # noqa: BLE001 - the point: nothing a callback does ends the node
                 on_error(error)
-    finally:
+    finally:  # spinning is over, the shutdown begins: a Ctrl-C now must not leave the executor half torn down
+        _ignore_interrupts()
         executor.remove_node(node)
         executor.shutdown()
 
@@ -40,15 +41,25 @@ def spin_until_shutdown(
 def init_rclpy(args: list[str] | None) -> None:
     """``rclpy.init`` without rclpy's signal handlers: theirs shut the context down from another thread,
     which can free a publisher under a frame being published (seen as a SIGSEGV at Ctrl-C, now and
-    then). Python's own SIGINT handler raises KeyboardInterrupt in the main thread instead, between
-    callbacks, and SIGTERM (ros2 launch's escalation) does the same here."""
+    then). Ours raises KeyboardInterrupt in the main thread instead, between callbacks, for SIGINT and
+    SIGTERM (ros2 launch's escalation) alike."""
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def _interrupt_once(signum: int, frame: object) -> None:
+    """Raise KeyboardInterrupt and go deaf at once: a second signal even a few bytecodes later (a
+    terminal's Ctrl-C and ros2 launch's SIGINT come 10-30 ms apart) must not interrupt the shutdown the
+    first one started; one inside the executor's shutdown left it half torn down, and its ``__del__``
+    printed a traceback."""
+    _ignore_interrupts()
     raise KeyboardInterrupt
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def run_until_shutdown(
@@ -73,11 +84,10 @@ def run_until_shutdown(
 def shut_down(node: Node | None, release: Callable[[], object] = lambda: None) -> None:
     """``release()``, destroy the node (None: a Ctrl-C came while it was being made) and shut rclpy
     down, deaf to further SIGINT and SIGTERM."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _ignore_interrupts()
     release()
     if node is not None:
         node.destroy_node()
     with contextlib.suppress(KeyboardInterrupt):  # rclpy puts Python's handler back as it shuts down
         rclpy.try_shutdown()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _ignore_interrupts()
