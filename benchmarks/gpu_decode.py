@@ -15,6 +15,8 @@ follow one set of maps). Columns (medians, ms):
   gpu_launch   the same with graphs off: 3 kernel launches and 2 copies from Python every time
   gpu_device   CUDA-event time of the graphs (3 kernels + 2 copies) on the GPU's clock
   dev_no_asm   the same without the assembly kernel (gpu_steps=5): gpu_device - dev_no_asm is assembly
+  dev_smooth   gpu_device with mobilenet-thin's refinement (the smoothed maximum in a 7x7 window,
+               sigma 1.5): dev_smooth - gpu_device is what it costs over the 5x5 centroid
   gpu_host     the same as gpu on host maps (upload included)
   gpu_py_asm   steps 1-5 on the GPU, assembly by the shared Python assemble_people (gpu_steps=5)
   gpu_py_asg   steps 1-4 on the GPU, score tables copied, Python assignment + assembly (gpu_steps=4)
@@ -41,10 +43,23 @@ from support.synthetic import random_people, render_maps  # noqa: E402
 from ros2_posenet.cuda.context import GpuContext  # noqa: E402
 from ros2_posenet.decode.cpu import decode_cpu  # noqa: E402
 from ros2_posenet.decode.cuda import CudaDecoder  # noqa: E402
+from ros2_posenet.decode.params import DecodeParams  # noqa: E402
 
+DEFAULT = DecodeParams()
+SMOOTHED = DecodeParams(refine_window=7, refine_sigma=1.5)  # mobilenet-thin-body's refinement (models/registry.py)
 MAP_SIZES = {"56x56 (poseNet)": (56, 56), "80x60 (640x480/8)": (60, 80), "160x90 (1280x720/8)": (90, 160)}
 PEOPLE = (1, 5, 20, 50)
-COLUMNS = ("numpy", "gpu", "gpu_launch", "gpu_device", "dev_no_asm", "gpu_host", "gpu_py_asm", "gpu_py_asg")
+COLUMNS = (
+    "numpy",
+    "gpu",
+    "gpu_launch",
+    "gpu_device",
+    "dev_no_asm",
+    "dev_smooth",
+    "gpu_host",
+    "gpu_py_asm",
+    "gpu_py_asg",
+)
 
 
 Timer = Callable[[], float]  # one measurement, in ms
@@ -59,7 +74,7 @@ def wall_clock(function: Callable[[], object]) -> Timer:
     return measure
 
 
-def gpu_clock(decoder: CudaDecoder, device_maps: tuple) -> Timer:
+def gpu_clock(decoder: CudaDecoder, device_maps: tuple, params: DecodeParams = DEFAULT) -> Timer:
     """GPU-clock time from before the first launch to the end of the last result copy."""
     with decoder.gpu:
         start, end = decoder.cuda.Event(), decoder.cuda.Event()
@@ -67,7 +82,7 @@ def gpu_clock(decoder: CudaDecoder, device_maps: tuple) -> Timer:
     def measure() -> float:
         with decoder.gpu:
             start.record(decoder.stream)
-            decoder.enqueue(*device_maps)
+            decoder.enqueue(*device_maps, params)
             end.record(decoder.stream)
             end.synchronize()
             return start.time_till(end)
@@ -79,18 +94,25 @@ def timers_for(cmap: np.ndarray, paf: np.ndarray) -> tuple[dict, dict[str, Timer
     """The row's facts and a timer per column, after checking that the GPU finds the NumPy decoder's people."""
     from pycuda import gpuarray
 
-    gpu, launch, host = CudaDecoder(BODY), CudaDecoder(BODY, graphs=False), CudaDecoder(BODY)
+    gpu, launch, host, smoothed = (
+        CudaDecoder(BODY),
+        CudaDecoder(BODY, graphs=False),
+        CudaDecoder(BODY),
+        CudaDecoder(BODY),
+    )
     python_assembly, python_assignment = CudaDecoder(BODY, gpu_steps=5), CudaDecoder(BODY, gpu_steps=4)
     with gpu.gpu:
         maps = (gpuarray.to_gpu(cmap), gpuarray.to_gpu(paf))
     found = gpu.decode(*maps)
     assert_same_people(found, decode_cpu(cmap, paf, BODY))
+    assert_same_people(smoothed.decode(*maps, SMOOTHED), decode_cpu(cmap, paf, BODY, SMOOTHED))
     timers = {
         "numpy": wall_clock(lambda: decode_cpu(cmap, paf, BODY)),
         "gpu": wall_clock(lambda: gpu.decode(*maps)),
         "gpu_launch": wall_clock(lambda: launch.decode(*maps)),
         "gpu_device": gpu_clock(gpu, maps),
         "dev_no_asm": gpu_clock(python_assembly, maps),
+        "dev_smooth": gpu_clock(smoothed, maps, SMOOTHED),
         "gpu_host": wall_clock(lambda: host.decode(cmap, paf)),
         "gpu_py_asm": wall_clock(lambda: python_assembly.decode(*maps)),
         "gpu_py_asg": wall_clock(lambda: python_assignment.decode(*maps)),

