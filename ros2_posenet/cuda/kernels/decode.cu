@@ -121,7 +121,7 @@ find_peaks(const float* __restrict__ cmap, int height, int width, float threshol
             }
         }
     }
-    if (threadIdx.x == 0) counts[k] = min(n, max_parts);
+    if (threadIdx.x == 0) counts[k] = kept;
 }
 
 // Bilinear PAF read with coordinates clamped to the map (docs/decoding.md step 4), in the
