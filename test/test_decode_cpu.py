@@ -172,6 +172,45 @@ def test_maps_that_do_not_fit_the_topology_are_refused(cmap_shape: tuple, paf_sh
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
 
 
+def test_read_only_and_strided_maps_decode_as_contiguous_ones() -> None:
+    """Engines hand over views (a slice of one output, a read-only buffer); the compiled loops take
+    C-contiguous arrays, read-only or not."""
+    cmap, paf = render_maps(random_people(3, BODY, 56, 56, seed=4), BODY, 56, 56)
+    expected = [pose.to_dict() for pose in decode_cpu(cmap, paf, BODY)]
+    assert len(expected) == 3
+    both = np.concatenate([cmap, paf])[:, :, ::-1].copy()[:, :, ::-1]  # a view with a negative stride
+    cmap_view, paf_view = both[: len(cmap)], both[len(cmap) :]
+    assert not cmap_view.flags.c_contiguous
+    for view in (cmap_view, paf_view, cmap, paf):
+        view.flags.writeable = False
+    assert [pose.to_dict() for pose in decode_cpu(cmap_view, paf_view, BODY)] == expected
+    assert [pose.to_dict() for pose in decode_cpu(cmap, paf, BODY)] == expected
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, refining around those pixels
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_maps_with_non_finite_values_decode_without_error(value: float) -> None:
+    """A broken network's output: infinite or NaN pixels beside peaks make refined positions infinite
+    or NaN."""
+    cmap, paf = render_maps(random_people(4, BODY, 56, 56, seed=5), BODY, 56, 56)
+    cmap[cmap > 0.8] = np.where(np.arange((cmap > 0.8).sum()) % 2, value, np.inf)
+    paf[paf > 0.5] = value
+    for params in (DecodeParams(), DecodeParams(refine_sigma=1.0)):
+        people = decode_cpu(cmap, paf, BODY, params)
+        assert not np.isfinite([keypoint.x for pose in people for keypoint in pose.keypoints]).all()
+
+
+def test_samples_between_infinite_candidates_stay_within_the_maps() -> None:
+    """From a candidate at -inf to a finite one, every sample is -inf + inf = NaN: the loops compiled
+    without bounds checks must clamp it into the map like any other (and the CUDA kernel's fmax does)."""
+    paf = np.full((2, 20, 30), 0.5, np.float32)
+    pair = Topology("pair", ("a", "b"), ((0, 1),), paf_channels=((0, 1),))
+    a = np.array([[-np.inf, 5.0, 1.0], [5.0, -np.inf, 1.0], [np.nan, 5.0, 1.0], [5.0, 5.0, 1.0]])
+    b = np.array([[10.0, 20.0, 1.0], [np.inf, np.inf, 1.0]])
+    (table,) = link_scores(paf, [a, b], pair, DecodeParams(sample_threshold=-1.0, distance_prior=False))
+    assert table.shape == (4, 2) and table[3, 0] == pytest.approx(0.5 * (15 + 5) / np.hypot(5, 15))
+
+
 # The steps the CUDA decoder mirrors, one by one.
 
 
@@ -186,6 +225,21 @@ def test_find_peaks_sorts_by_value_then_raster_order_and_caps() -> None:
     assert peaks[0].tolist() == [[8, 1, pytest.approx(0.9)], [2, 7, 0.5], [5, 5, 0.5]]
     assert peaks[1].tolist() == [[0, 0, pytest.approx(0.3)], [0, 1, pytest.approx(0.3)]]
     assert [len(p) for p in find_peaks(cmap, DecodeParams(max_parts=1))] == [1, 1]
+
+
+def test_a_full_list_of_peaks_keeps_the_first_of_equal_ones_and_takes_a_higher_one() -> None:
+    """The cap is applied while peaks are found in raster order: once ``max_parts`` are kept, an equal
+    later peak stays out and a higher one takes the lowest's place."""
+    cmap = np.zeros((1, 12, 12), np.float32)
+    cmap[0, 1, 9] = 0.7
+    cmap[0, 3, 1] = cmap[0, 3, 5] = cmap[0, 5, 1] = 0.5
+    cmap[0, 9, 3] = 0.8
+    cmap[0, 9, 2] = np.nan  # a NaN neighbour: (9, 3) is no peak
+    assert find_peaks(cmap, DecodeParams(max_parts=3))[0][:, :2].tolist() == [[1, 9], [3, 1], [3, 5]]
+    cmap[0, 9, 9] = 0.6  # last in raster order, above the 0.5s
+    assert find_peaks(cmap, DecodeParams(max_parts=2))[0][:, :2].tolist() == [[1, 9], [9, 9]]
+    assert find_peaks(cmap, DecodeParams(max_parts=3))[0][:, :2].tolist() == [[1, 9], [9, 9], [3, 1]]
+    assert find_peaks(cmap, DecodeParams(max_parts=4))[0][:, :2].tolist() == [[1, 9], [9, 9], [3, 1], [3, 5]]
 
 
 def test_refine_peaks_uses_the_window_clipped_to_the_map() -> None:
@@ -321,9 +375,9 @@ def test_the_issue_face_link_with_2_of_7_samples_aligned_is_not_a_link() -> None
 
 @pytest.mark.parametrize("noise", [0.0, 0.03])
 def test_screening_a_crowd_changes_no_score(noise: float) -> None:
-    """A crowd's thousands of pairs are screened, piece by piece, before they are sampled in full (by
-    where the field is too weak to align: first at the middle samples, then at all of them); the
-    scores must be those of the same pairs scored a handful at a time, which are sampled in full."""
+    """A crowd's thousands of pairs are screened before they are sampled in full (by where the field is
+    too weak to align, middle samples first); the scores must be those of the same pairs scored a
+    handful at a time, which are too few to be screened."""
     cmap, paf = render_maps(random_people(30, BODY, 56, 56, seed=3), BODY, 56, 56)
     paf = paf + np.random.default_rng(0).normal(0.0, noise, paf.shape).astype(np.float32)
     params = DecodeParams()

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ros2_posenet.decode.linking import walk_greedily
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Keypoint, Pose
 from ros2_posenet.topology import Topology
@@ -74,27 +75,16 @@ def assign_pairs(
     params: DecodeParams,
 ) -> list[list[Connection]]:
     """``assign_links`` on pairs listed as ``pair_layout`` lists them. The pairs above the threshold
-    of all links are sorted together (by link, score descending, then a, then b), so the only work
-    left in Python is the greedy walk over those pairs."""
+    of all links are ranked together (by link, score descending, then a, then b), and one compiled
+    walk over them takes the greedy choices (``linking.walk_greedily``)."""
     valid = np.flatnonzero(scores > params.link_threshold)
     links, rows, cols, scores = links[valid], rows[valid], cols[valid], scores[valid]
     order = np.lexsort((cols, rows, -scores, links))
-    connections: list[list[Connection]] = [[] for _ in shapes]
-    current, chosen = -1, []
-    taken_a: set[int] = set()
-    taken_b: set[int] = set()
-    for link, i, j, score in zip(
-        links[order].tolist(), rows[order].tolist(), cols[order].tolist(), scores[order].tolist(), strict=True
-    ):
-        if link != current:
-            current, chosen = link, connections[link]
-            taken_a, taken_b = set(), set()
-        if i in taken_a or j in taken_b:  # so a link never gets more than min(N_a, N_b) connections
-            continue
-        taken_a.add(i)
-        taken_b.add(j)
-        chosen.append((i, j, score))
-    return connections
+    links, rows, cols, scores = links[order], rows[order], cols[order], scores[order]
+    heights, widths = np.array(shapes, dtype=np.int64).reshape(-1, 2).T
+    chosen = walk_greedily(links, rows, cols, np.ascontiguousarray(heights), np.ascontiguousarray(widths))
+    taken = zip(rows[chosen].tolist(), cols[chosen].tolist(), scores[chosen].tolist(), strict=True)
+    return split_by_counts(list(taken), np.bincount(links[chosen], minlength=len(shapes)).tolist())
 
 
 def assemble_people(

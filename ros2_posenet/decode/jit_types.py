@@ -1,0 +1,24 @@
+"""numba types for the signatures of the CPU decoder's compiled loops (``linking``, ``peak_search``).
+
+Every compiled function is given its signature, so that it compiles (or loads from numba's cache)
+when its module is imported, never in the middle of a frame, and a call with other array types
+raises TypeError instead of compiling another version.
+"""
+
+from __future__ import annotations
+
+from numba import types
+
+I8, F4, F8, BOOL = types.int64, types.float32, types.float64, types.boolean
+INDICES, VALUES = types.Array(I8, 1, "C"), types.Array(F8, 1, "C")
+
+
+def given(dtype: types.Type, dimensions: int) -> types.Array:
+    """A C-contiguous array argument, read-only or not (a cached topology array, an engine's output):
+    numba passes a writable array where a read-only one is declared, not the other way round."""
+    return types.Array(dtype, dimensions, "C", readonly=True)
+
+
+def made(dtype: types.Type, dimensions: int) -> types.Array:
+    """A C-contiguous array that a compiled function makes and writes."""
+    return types.Array(dtype, dimensions, "C")
