@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -117,11 +118,11 @@ BODY = Topology("body", ("neck", "left_hip", "right_hip", "knee", "ankle"), ((0,
 FILTER = DecodeParams(min_keypoints=2, min_pose_score=0.9, complete_min_keypoints=4, complete_min_score=0.5)
 
 
-def chain_person(topology: Topology, keypoints: list[int], score: float = 0.3) -> list:
+def chain_person(topology: Topology, keypoints: list[int], score: float = 0.3, params: DecodeParams = FILTER) -> list:
     """One candidate per keypoint in ``keypoints`` (score ``score``), every link among them at 0.3."""
     cands = [np.array([[100.0 + k, 10.0 * k, score]]) if k in keypoints else np.zeros((0, 3)) for k in range(5)]
     links = [[(0, 0, 0.3)] if a in keypoints and b in keypoints else [] for a, b in topology.links]
-    return assemble_people(cands, links, topology, FILTER)
+    return assemble_people(cands, links, topology, params)
 
 
 def test_a_weak_person_is_kept_when_complete_with_a_torso() -> None:
@@ -134,6 +135,26 @@ def test_a_weak_person_is_kept_when_complete_with_a_torso() -> None:
     assert chain_person(BODY, [0, 1, 2, 3, 4], score=0.1) == []  # complete, but 0.1 + 0.3 < 0.5
     strong = replace(FILTER, complete_min_keypoints=0)
     assert assemble_people(*_whole(BODY), BODY, strong) == []  # the rule off: only strong people
+
+
+def test_a_neck_without_a_hip_is_no_torso() -> None:
+    neck_to_knee = Topology("body", BODY.keypoints, (*BODY.links, (0, 3)))
+    three = replace(FILTER, complete_min_keypoints=3)
+    assert chain_person(neck_to_knee, [0, 3, 4], params=three) == []  # neck, knee, ankle
+    assert chain_person(neck_to_knee, [0, 2, 3], params=three)  # neck, right hip, knee
+
+
+def test_a_person_score_adds_left_to_right_in_keypoint_and_link_order() -> None:
+    """Both decoders add in this order (Python 3.12's sum compensates rounding, NumPy's adds pairwise),
+    so that people with equal scores come in the same order. These scores were picked so that the exact
+    sums, or sums starting at another keypoint or link, give another last bit."""
+    cands = [np.array([[100.0, 10.0 * k, score]]) for k, score in enumerate((0.05, 0.05, 0.05, 0.15))]
+    connections = [[(0, 0, 0.05)], [(0, 0, 0.05)], [(0, 0, 0.2)]]
+    (pose,) = assemble_people(cands, connections, CHAIN, PARAMS)
+    expected = (((0.05 + 0.05) + 0.05) + 0.15) / 4 + ((0.05 + 0.05) + 0.2) / 3
+    assert expected != math.fsum((0.05, 0.05, 0.05, 0.15)) / 4 + math.fsum((0.05, 0.05, 0.2)) / 3
+    assert expected != (((0.05 + 0.05) + 0.05) + 0.15) / 4 + ((0.05 + 0.2) + 0.05) / 3
+    assert pose.score == expected
 
 
 def _whole(topology: Topology) -> tuple[list, list]:

@@ -7,13 +7,14 @@ them here, so the rules that turn them into people exist once and give the same 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import reduce
+from functools import lru_cache
 from itertools import accumulate, repeat
-from operator import add, itemgetter
-from typing import Any, TypeVar
+from operator import itemgetter
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from ros2_posenet.decode.growth import grow_people, rate_people
 from ros2_posenet.decode.linking import walk_greedily
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.pose import Keypoint, Pose
@@ -63,7 +64,32 @@ def assign_links(score_tables: Sequence[np.ndarray], params: DecodeParams) -> li
         return []
     shapes = [table.shape for table in tables]
     scores = np.concatenate([table.reshape(-1) for table in tables])
-    return assign_pairs(scores, *pair_layout(shapes), shapes, params)
+    return assign_pairs(scores, *pair_layout(shapes), shapes, params).per_link(len(tables))
+
+
+class Chosen(NamedTuple):
+    """The chosen connections of all links, link by link, each link's in assignment order: link,
+    candidate of its keypoint a, of its keypoint b, PAF score."""
+
+    links: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    scores: np.ndarray
+
+    @staticmethod
+    def of(connections: Sequence[Sequence[Connection]]) -> Chosen:
+        """The per-link lists of ``assign_links`` as one set of arrays."""
+        taken = [connection for chosen in connections for connection in chosen]
+        links = np.repeat(np.arange(len(connections)), [len(chosen) for chosen in connections])
+        rows, cols, scores = (
+            (np.array(column).reshape(-1) for column in zip(*taken, strict=True)) if taken else ((),) * 3
+        )
+        return Chosen(links, np.asarray(rows, np.int64), np.asarray(cols, np.int64), np.asarray(scores, np.float64))
+
+    def per_link(self, num_links: int) -> list[list[Connection]]:
+        """As ``assign_links`` gives them: per link, its (a, b, score) in assignment order."""
+        taken = zip(self.rows.tolist(), self.cols.tolist(), self.scores.tolist(), strict=True)
+        return split_by_counts(list(taken), np.bincount(self.links, minlength=num_links).tolist())
 
 
 def assign_pairs(
@@ -73,7 +99,7 @@ def assign_pairs(
     cols: np.ndarray,
     shapes: Sequence[tuple[int, int]],
     params: DecodeParams,
-) -> list[list[Connection]]:
+) -> Chosen:
     """``assign_links`` on pairs listed as ``pair_layout`` lists them. The pairs above the threshold
     of all links are ranked together (by link, score descending, then a, then b), and one compiled
     walk over them takes the greedy choices (``linking.walk_greedily``)."""
@@ -83,8 +109,7 @@ def assign_pairs(
     links, rows, cols, scores = links[order], rows[order], cols[order], scores[order]
     heights, widths = np.array(shapes, dtype=np.int64).reshape(-1, 2).T
     chosen = walk_greedily(links, rows, cols, np.ascontiguousarray(heights), np.ascontiguousarray(widths))
-    taken = zip(rows[chosen].tolist(), cols[chosen].tolist(), scores[chosen].tolist(), strict=True)
-    return split_by_counts(list(taken), np.bincount(links[chosen], minlength=len(shapes)).tolist())
+    return Chosen(links[chosen], rows[chosen], cols[chosen], scores[chosen])
 
 
 def assemble_people(
@@ -104,123 +129,63 @@ def assemble_people(
             f"got {len(candidates)} and {len(connections)}"
         )
     tables = [np.asarray(c, dtype=np.float64).reshape(-1, 3) for c in candidates]
-    return assemble_table(np.concatenate(tables), [len(t) for t in tables], connections, topology, params)
+    return assemble_table(np.concatenate(tables), [len(t) for t in tables], Chosen.of(connections), topology, params)
 
 
 def assemble_table(
-    table: np.ndarray,
-    counts: Sequence[int],
-    connections: Sequence[Sequence[Connection]],
-    topology: Topology,
-    params: DecodeParams,
+    table: np.ndarray, counts: Sequence[int], chosen: Chosen, topology: Topology, params: DecodeParams
 ) -> list[Pose]:
-    """``assemble_people`` with all candidates in one (N, 3) table, keypoint by keypoint (``counts``)."""
-    slots, masks, links = _grow(counts, connections, topology, params)
-    return _finish(slots, masks, links, table, counts, topology, params) if slots else []
-
-
-def _grow(
-    counts: Sequence[int], connections: Sequence[Sequence[Connection]], topology: Topology, params: DecodeParams
-) -> tuple[list[list[int]], list[int], list[dict[int, float]]]:
-    """The walk over the connections: each person still standing at the end as its candidate id per
-    keypoint (-1 = empty), the bit mask of the keypoints it holds (0 once merged away, so an overlap
-    test is one AND) and its links' scores, in creation order."""
-    empty = [-1] * topology.num_keypoints
-    slots: list[list[int]] = []
-    masks: list[int] = []
-    links: list[dict[int, float]] = []
-    owner = [[-1] * count for count in counts]  # the person holding each candidate
-    for link, ((a, b), chosen) in enumerate(zip(topology.links, connections, strict=True)):
-        owner_a, owner_b, bit_a, bit_b = owner[a], owner[b], 1 << a, 1 << b
-        for i, j, score in chosen:
-            holder_a, holder_b = owner_a[i], owner_b[j]
-            if holder_a < 0 and holder_b < 0:
-                owner_a[i] = owner_b[j] = len(slots)
-                person = empty.copy()
-                person[a], person[b] = i, j
-                slots.append(person)
-                masks.append(bit_a | bit_b)
-                links.append({link: score})
-            elif holder_b < 0:
-                if not masks[holder_a] & bit_b:
-                    slots[holder_a][b], owner_b[j] = j, holder_a
-                    masks[holder_a] |= bit_b
-                    links[holder_a][link] = score
-            elif holder_a < 0:
-                if not masks[holder_b] & bit_a:
-                    slots[holder_b][a], owner_a[i] = i, holder_b
-                    masks[holder_b] |= bit_a
-                    links[holder_b][link] = score
-            elif holder_a == holder_b:
-                links[holder_a][link] = score
-            elif not masks[holder_a] & masks[holder_b]:
-                kept = slots[holder_a]
-                for keypoint, candidate in enumerate(slots[holder_b]):
-                    if candidate >= 0:
-                        kept[keypoint] = candidate
-                        owner[keypoint][candidate] = holder_a
-                masks[holder_a] |= masks[holder_b]
-                masks[holder_b] = 0
-                links[holder_a].update(links[holder_b])
-                links[holder_a][link] = score
-    if params.min_keypoints <= 1:  # lone candidates are people only when one keypoint is enough
-        for keypoint, keypoint_owners in enumerate(owner):
-            for candidate, holder in enumerate(keypoint_owners):
-                if holder < 0:
-                    person = empty.copy()
-                    person[keypoint] = candidate
-                    slots.append(person)
-                    masks.append(1 << keypoint)
-                    links.append({})
-    standing = [index for index, mask in enumerate(masks) if mask]
-    return [slots[i] for i in standing], [masks[i] for i in standing], [links[i] for i in standing]
-
-
-def _finish(
-    slots: list[list[int]],
-    masks: list[int],
-    links: list[dict[int, float]],
-    table: np.ndarray,
-    counts: Sequence[int],
-    topology: Topology,
-    params: DecodeParams,
-) -> list[Pose]:
-    """Score, filter, order, cap and number the people; build the shared Pose results. Every
-    candidate's Keypoint is built at once, from C (tuple.__new__: NamedTuple's own __new__ is a
-    Python function, twice as slow), and a person picks its own by table row. Scores are added left
-    to right (``reduce``), as the CUDA kernel adds: Python 3.12's ``sum`` compensates rounding, which
-    changes the last bit of a score and so the order of people with equal scores."""
-    starts = [0, *accumulate(counts)][:-1]  # each keypoint's first row in the table
-    ys, xs, scores = table.T.tolist()
-    torso, built = topology.torso_masks, []
-    for person, mask, held in zip(slots, masks, links, strict=True):
-        present = [start + c for start, c in zip(starts, person, strict=True) if c >= 0]
-        pick = gather(present)
-        score = reduce(add, pick(scores)) / len(present)
-        order = sorted(held)
-        if order:
-            score += reduce(add, map(held.__getitem__, order)) / len(order)
-        if _kept(len(present), mask, score, torso, params):
-            built.append((score, min(pick(xs)), pick, order))
-    built.sort(key=lambda entry: (-entry[0], entry[1]))
-    ids = [k for k, count in enumerate(counts) for _ in range(count)]
+    """``assemble_people`` with all candidates in one (N, 3) table, keypoint by keypoint (``counts``),
+    and the connections as one ``Chosen``. The people are grown and rated by compiled loops
+    (``growth``); here they are ordered (by score, descending, then leftmost x), capped and numbered,
+    and the shared Pose results built. Every candidate's Keypoint is built at once, from C
+    (tuple.__new__: NamedTuple's own __new__ is a Python function, twice as slow), and a person picks
+    its own by table row."""
+    per_keypoint = np.array(counts, dtype=np.int64)
+    ends = pairs_array(topology.links)
+    slots, joined, link_scores = grow_people(
+        per_keypoint, ends, chosen.links, chosen.rows, chosen.cols, chosen.scores, params.min_keypoints <= 1
+    )
+    if not len(slots):
+        return []
+    first = np.concatenate(([0], np.cumsum(per_keypoint)))
+    table = np.ascontiguousarray(table, dtype=np.float64)
+    ys, xs, scores = (np.ascontiguousarray(column) for column in table.T)
+    neck, hips = _torso(topology.torso_masks)
+    rated, lefts, kept = rate_people(
+        slots, joined, link_scores, first, scores, xs, neck, hips,
+        params.min_keypoints, params.min_pose_score, params.complete_min_keypoints, params.complete_min_score,
+    )  # fmt: skip
+    rated_list, left_list = rated.tolist(), lefts.tolist()
+    order = sorted(np.flatnonzero(kept).tolist(), key=lambda person: (-rated_list[person], left_list[person]))
+    ids = np.repeat(np.arange(len(counts)), per_keypoint).tolist()
     names = [topology.keypoints[k] for k in ids]
-    keypoints = list(map(tuple.__new__, repeat(Keypoint), zip(ids, names, xs, ys, scores, strict=True)))
-    new_pose, people, ends = Pose._with_box, [], topology.links
-    for number, (score, left, pick, order) in enumerate(built[: params.max_people]):
-        person_ys = pick(ys)
-        box = (left, min(person_ys), max(pick(xs)), max(person_ys))
-        people.append(new_pose(number, pick(keypoints), tuple([ends[link] for link in order]), score, box))
+    y_list, x_list = ys.tolist(), xs.tolist()
+    keypoints = list(
+        map(tuple.__new__, repeat(Keypoint), zip(ids, names, x_list, y_list, scores.tolist(), strict=True))
+    )
+    starts, links, new_pose, people = first[:-1].tolist(), topology.links, Pose._with_box, []
+    for number, person in enumerate(order[: params.max_people]):
+        pick = gather([start + c for start, c in zip(starts, slots[person].tolist(), strict=True) if c >= 0])
+        person_xs, person_ys = pick(x_list), pick(y_list)
+        box = (left_list[person], min(person_ys), max(person_xs), max(person_ys))
+        held = tuple([links[link] for link in np.flatnonzero(joined[person]).tolist()])
+        people.append(new_pose(number, pick(keypoints), held, rated_list[person], box))
     return people
 
 
-def _kept(count: int, present: int, score: float, torso: tuple[int, int], params: DecodeParams) -> bool:
-    """The person filter (DecodeParams): at least min_keypoints, and strong enough or complete with a torso."""
-    if count < params.min_keypoints:
-        return False
-    if not score < params.min_pose_score:
-        return True
-    neck, hips = torso
-    has_torso = (present & neck) == neck and (hips == 0 or present & hips != 0)
-    complete = params.complete_min_keypoints and count >= params.complete_min_keypoints
-    return bool(complete and has_torso and not score < params.complete_min_score)
+@lru_cache(maxsize=64)
+def pairs_array(pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """A topology's (n, 2) pairs (links, PAF channels) as one int64 array, made once per topology."""
+    array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    array.flags.writeable = False
+    return array
+
+
+@lru_cache(maxsize=64)
+def _torso(masks: tuple[int, int]) -> tuple[int, np.ndarray]:
+    """``Topology.torso_masks`` as the neck's keypoint id (-1: no torso needed) and the hips' ids."""
+    neck, hips = masks
+    ids = np.array([k for k in range(hips.bit_length()) if hips >> k & 1], dtype=np.int64)
+    ids.flags.writeable = False
+    return (neck.bit_length() - 1 if neck else -1), ids

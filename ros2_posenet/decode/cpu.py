@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ros2_posenet.decode.assembly import assemble_table, assign_pairs, split_by_counts
+from ros2_posenet.decode.assembly import assemble_table, assign_pairs, pairs_array, split_by_counts
 from ros2_posenet.decode.linking import score_pairs
 from ros2_posenet.decode.params import DecodeParams
 from ros2_posenet.decode.peak_search import select_peaks
@@ -192,14 +192,6 @@ def link_scores(
     return tables
 
 
-@lru_cache(maxsize=64)
-def _read_only(pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """A topology's (n, 2) pairs (links, PAF channels) as one int64 array, made once per topology."""
-    array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    array.flags.writeable = False
-    return array
-
-
 def _linked_pairs(
     paf: np.ndarray, points: np.ndarray, counts: list[int], topology: Topology, params: DecodeParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -210,8 +202,8 @@ def _linked_pairs(
         np.ascontiguousarray(paf),
         np.ascontiguousarray(points[:, :2].T),
         np.array(counts, dtype=np.int64),
-        _read_only(topology.links),
-        _read_only(topology.paf_channels),
+        pairs_array(topology.links),
+        pairs_array(topology.paf_channels),
         params.link_samples,
         params.sample_threshold,
         params.min_aligned_fraction,
