@@ -1,4 +1,4 @@
-"""Our NumPy decoder against trt_pose's C++ parser, single thread, on the same maps, interleaved.
+"""Our CPU decoder against trt_pose's C++ parser, single thread, on the same maps, interleaved.
 
 Synthetic people (support/synthetic.py) of poseNet's body topology at 56x56 (resnet18-body at
 224x224); both parse the same CMAP and PAF (trt_pose reads its topology rows [paf_i = y channel,

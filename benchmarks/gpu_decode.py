@@ -1,4 +1,4 @@
-"""Decode time, CUDA vs NumPy, for 1/5/20/50 people at poseNet's 56x56 maps and 1/8 of 640x480 and 1280x720.
+"""Decode time, CUDA vs the CPU decoder, for 1/5/20/50 people at poseNet's 56x56 maps and 1/8 of 640x480 and 1280x720.
 
     python benchmarks/gpu_decode.py [--runs 40] [--burst 5] [--json benchmarks/results/gpu_decode.json]
 
@@ -8,7 +8,7 @@ machine touches all columns alike: ``--burst`` calls in a row, of which all but 
 kept (warm caches, as in a tight loop); ``--burst 1`` keeps single calls between unrelated work
 (cold caches). Medians over ``--runs`` rounds. Each row has its own decoders (a decoder's graphs
 follow one set of maps). Columns (medians, ms):
-  numpy        decode_cpu on host maps
+  cpu          decode_cpu on host maps (NumPy and its compiled loops)
   gpu          CudaDecoder.decode on maps already on the GPU (the pipeline's case): all six steps
                in 3 kernels, one copy, Pose objects built on the host; the same maps every time,
                so the launches are replayed as two CUDA graphs (cuda-bindings)
@@ -50,7 +50,7 @@ SMOOTHED = DecodeParams(refine_window=7, refine_sigma=1.5)  # mobilenet-thin-bod
 MAP_SIZES = {"56x56 (poseNet)": (56, 56), "80x60 (640x480/8)": (60, 80), "160x90 (1280x720/8)": (90, 160)}
 PEOPLE = (1, 5, 20, 50)
 COLUMNS = (
-    "numpy",
+    "cpu",
     "gpu",
     "gpu_launch",
     "gpu_device",
@@ -91,7 +91,7 @@ def gpu_clock(decoder: CudaDecoder, device_maps: tuple, params: DecodeParams = D
 
 
 def timers_for(cmap: np.ndarray, paf: np.ndarray) -> tuple[dict, dict[str, Timer]]:
-    """The row's facts and a timer per column, after checking that the GPU finds the NumPy decoder's people."""
+    """The row's facts and a timer per column, after checking that the GPU finds the CPU decoder's people."""
     from pycuda import gpuarray
 
     gpu, launch, host, smoothed = (
@@ -107,7 +107,7 @@ def timers_for(cmap: np.ndarray, paf: np.ndarray) -> tuple[dict, dict[str, Timer
     assert_same_people(found, decode_cpu(cmap, paf, BODY))
     assert_same_people(smoothed.decode(*maps, SMOOTHED), decode_cpu(cmap, paf, BODY, SMOOTHED))
     timers = {
-        "numpy": wall_clock(lambda: decode_cpu(cmap, paf, BODY)),
+        "cpu": wall_clock(lambda: decode_cpu(cmap, paf, BODY)),
         "gpu": wall_clock(lambda: gpu.decode(*maps)),
         "gpu_launch": wall_clock(lambda: launch.decode(*maps)),
         "gpu_device": gpu_clock(gpu, maps),
@@ -155,7 +155,7 @@ def main() -> int:
     medians = measure_interleaved(timers, args.runs, args.burst)
     for index, row in enumerate(rows):
         row |= {column: medians[index, column] for column in COLUMNS}
-        row["speedup"] = row["numpy"] / row["gpu"]
+        row["speedup"] = row["cpu"] / row["gpu"]
     graphs = "with" if rows[0]["graphs"] else "WITHOUT (cuda-bindings missing)"
     calls = f"{args.burst - 1} warm calls" if args.burst > 1 else "single cold calls"
     print(f"Decode medians in ms on {gpu.name}, {graphs} CUDA graphs, {calls} per round; body topology")

@@ -1,4 +1,4 @@
-"""The NumPy decoder against maps rendered from known people (docs/decoding.md is the contract)."""
+"""The CPU decoder against maps rendered from known people (docs/decoding.md is the contract)."""
 
 from __future__ import annotations
 

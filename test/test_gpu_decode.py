@@ -1,4 +1,4 @@
-"""The CUDA decoder gives the NumPy decoder's people on the same maps (skipped without a GPU)."""
+"""The CUDA decoder gives the CPU decoder's people on the same maps (skipped without a GPU)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_synthetic_people_same_as_numpy(decoders, topology: Topology, count: int
     assert_same_people(from_host, expected)
     assert_same_people(from_device, expected)
     assert not decoder.fell_back  # assembled by the kernel, not by the Python fallback
-    if count <= 5 or height >= 200:  # cases the NumPy decoder recovers exactly (test_decode_cpu)
+    if count <= 5 or height >= 200:  # cases the CPU decoder recovers exactly (test_decode_cpu)
         assert_recovered(from_device, truth, topology)
     else:
         assert len(from_device) >= count

@@ -1,5 +1,5 @@
 """Person ids across frames: sequences of people with known identities, rendered as maps, decoded for
-real (the NumPy decoder) and tracked. Wherever the maps are unambiguous, no identity switches."""
+real (the CPU decoder) and tracked. Wherever the maps are unambiguous, no identity switches."""
 
 from __future__ import annotations
 

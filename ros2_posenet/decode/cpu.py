@@ -1,9 +1,9 @@
-"""The NumPy reference decoder: CMAP and PAF maps to people, exactly as docs/decoding.md says.
+"""The CPU reference decoder: CMAP and PAF maps to people, exactly as docs/decoding.md says.
 
 Each step is its own function so that the CUDA decoder can mirror it and be compared with it
 step by step; steps 5 and 6 (assignment, assembly) are shared with it in ``assembly.py``.
-``decode_cpu`` runs the same steps on one flat table of all candidates and one flat list of all
-candidate pairs, so that a frame costs a fixed number of NumPy calls whatever the topology.
+``decode_cpu`` runs the same steps on one flat table of all candidates: NumPy for the whole-map
+work, compiled loops (``peak_search``, ``linking``, ``growth``) for the many small steps.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The host path: OpenCV/NumPy preprocessing, any engine's host ``infer``, the NumPy decoder."""
+"""The host path: OpenCV/NumPy preprocessing, any engine's host ``infer``, the CPU decoder."""
 
 from __future__ import annotations
 
