@@ -12,18 +12,17 @@ Signatures: ``jit_types``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import types
 
-from ros2_posenet.decode.jit_types import BOOL, F8, I8, VALUES, given, made
+from ros2_posenet.decode.jit_types import BOOL, F8, I8, VALUES, compiled, given, made
 
 _GROWN = types.Tuple((made(I8, 2), made(BOOL, 2), made(F8, 2)))
 _RATED = types.Tuple((VALUES, VALUES, made(BOOL, 1)))
 
 
-@njit(
+@compiled(
     [made(I8, 2)(made(I8, 2), made(I8, 1)), made(BOOL, 2)(made(BOOL, 2), made(I8, 1)),
-     made(F8, 2)(made(F8, 2), made(I8, 1))],
-    cache=True,
+     made(F8, 2)(made(F8, 2), made(I8, 1))]
 )  # fmt: skip
 def _rows(table: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no cover (compiled)
     """``table[rows]``, as a new C-contiguous array."""
@@ -33,7 +32,7 @@ def _rows(table: np.ndarray, rows: np.ndarray) -> np.ndarray:  # pragma: no cove
     return taken
 
 
-@njit(BOOL(given(I8, 1), given(I8, 1)), cache=True)
+@compiled(BOOL(given(I8, 1), given(I8, 1)))
 def _share_a_keypoint(one: np.ndarray, other: np.ndarray) -> bool:  # pragma: no cover (compiled)
     """Whether two people (rows of candidate ids) both have a candidate of some keypoint."""
     for keypoint in range(len(one)):  # noqa: SIM110 (numba compiles no generator for any())
@@ -42,10 +41,8 @@ def _share_a_keypoint(one: np.ndarray, other: np.ndarray) -> bool:  # pragma: no
     return False
 
 
-@njit(
-    _GROWN(given(I8, 1), given(I8, 2), given(I8, 1), given(I8, 1), given(I8, 1), given(F8, 1), BOOL),
-    cache=True,
-    nogil=True,
+@compiled(
+    _GROWN(given(I8, 1), given(I8, 2), given(I8, 1), given(I8, 1), given(I8, 1), given(F8, 1), BOOL)
 )  # fmt: skip
 def grow_people(
     counts: np.ndarray,
@@ -114,7 +111,7 @@ def grow_people(
     return _rows(slots, kept), _rows(joined, kept), _rows(link_scores, kept)
 
 
-@njit(BOOL(given(I8, 1), I8, given(I8, 1)), cache=True)
+@compiled(BOOL(given(I8, 1), I8, given(I8, 1)))
 def _has_torso(slots: np.ndarray, neck: int, hips: np.ndarray) -> bool:  # pragma: no cover (compiled)
     """Whether a person has the neck and one of the hips (always, where ``neck`` is -1)."""
     if neck < 0:
@@ -127,13 +124,11 @@ def _has_torso(slots: np.ndarray, neck: int, hips: np.ndarray) -> bool:  # pragm
     return len(hips) == 0
 
 
-@njit(
+@compiled(
     _RATED(
         given(I8, 2), given(BOOL, 2), given(F8, 2), given(I8, 1), given(F8, 1), given(F8, 1),
         I8, given(I8, 1), I8, F8, I8, F8,
-    ),
-    cache=True,
-    nogil=True,
+    )
 )  # fmt: skip
 def rate_people(
     slots: np.ndarray,

@@ -7,7 +7,10 @@ raises TypeError instead of compiling another version.
 
 from __future__ import annotations
 
-from numba import types
+from collections.abc import Callable
+from typing import Any
+
+from numba import njit, types
 
 I8, F4, F8, BOOL = types.int64, types.float32, types.float64, types.boolean
 INDICES, VALUES = types.Array(I8, 1, "C"), types.Array(F8, 1, "C")
@@ -22,3 +25,9 @@ def given(dtype: types.Type, dimensions: int) -> types.Array:
 def made(dtype: types.Type, dimensions: int) -> types.Array:
     """A C-contiguous array that a compiled function makes and writes."""
     return types.Array(dtype, dimensions, "C")
+
+
+def compiled(signature: Any) -> Callable[[Callable], Any]:
+    """numba's ``njit`` with the given signature(s), cached on disk, releasing the GIL (the node's
+    worker decodes while its executor thread handles messages)."""
+    return njit(signature, cache=True, nogil=True)

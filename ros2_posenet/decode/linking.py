@@ -11,9 +11,9 @@ scores to the bit. Signatures: ``jit_types``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import types
 
-from ros2_posenet.decode.jit_types import BOOL, F4, F8, I8, INDICES, VALUES, given, made
+from ros2_posenet.decode.jit_types import BOOL, F4, F8, I8, INDICES, VALUES, compiled, given, made
 
 _PAIRS = types.Tuple((INDICES, INDICES, INDICES, VALUES))
 # From this many pairs on (7 people of poseNet's body), a frame's pairs are first screened by where the
@@ -21,14 +21,14 @@ _PAIRS = types.Tuple((INDICES, INDICES, INDICES, VALUES))
 _SCREEN_PAIRS = 768
 
 
-@njit(F8(F8, F8), cache=True)
+@compiled(F8(F8, F8))
 def _clamp(value: float, high: float) -> float:  # pragma: no cover (compiled)
     """``value`` within [0, high], as np.clip for finite values; NaN becomes 0, so no read leaves the map."""
     value = value if value > 0.0 else 0.0
     return value if value < high else high
 
 
-@njit(F8(given(F4, 2), given(F4, 2), F8, F8, F8, F8), cache=True)
+@compiled(F8(given(F4, 2), given(F4, 2), F8, F8, F8, F8))
 def _alignment(
     x_plane: np.ndarray, y_plane: np.ndarray, y: float, x: float, dy: float, dx: float
 ) -> float:  # pragma: no cover (compiled)
@@ -51,7 +51,7 @@ def _alignment(
     return along_x * dx + (top + (bottom - top) * fy) * dy
 
 
-@njit(types.UniTuple(F8, 2)(F8, F8, F8, F8, I8, I8, I8, I8), cache=True)
+@compiled(types.UniTuple(F8, 2)(F8, F8, F8, F8, I8, I8, I8, I8))
 def _sample(
     ya: float, xa: float, dy: float, dx: float, step: int, samples: int, height: int, width: int
 ) -> tuple[float, float]:  # pragma: no cover (compiled)
@@ -60,7 +60,7 @@ def _sample(
     return _clamp(ya + dy * fraction, height - 1.0), _clamp(xa + dx * fraction, width - 1.0)
 
 
-@njit(made(BOOL, 3)(given(F4, 3), given(I8, 2), F8), cache=True)
+@compiled(made(BOOL, 3)(given(F4, 3), given(I8, 2), F8))
 def _may_align(paf: np.ndarray, channels: np.ndarray, threshold: float) -> np.ndarray:  # pragma: no cover (compiled)
     """Per link and pixel, whether a sample whose floor is that pixel may align better than ``threshold``
     (>= 0): whether one of the four corners it interpolates (the last row and column interpolate
@@ -84,9 +84,8 @@ def _may_align(paf: np.ndarray, channels: np.ndarray, threshold: float) -> np.nd
     return strong
 
 
-@njit(
-    BOOL(made(BOOL, 2), F8, F8, F8, F8, INDICES, I8),
-    cache=True,
+@compiled(
+    BOOL(made(BOOL, 2), F8, F8, F8, F8, INDICES, I8)
 )  # fmt: skip
 def _fails_screen(
     strong: np.ndarray, ya: float, xa: float, dy: float, dx: float, by_centre: np.ndarray, may_fail: int
@@ -104,7 +103,7 @@ def _fails_screen(
     return False
 
 
-@njit(INDICES(I8), cache=True)
+@compiled(INDICES(I8))
 def _centre_first(samples: int) -> np.ndarray:  # pragma: no cover (compiled)
     """The sample steps by distance from the middle of a pair, the nearer of two first."""
     order = np.empty(samples, np.int64)
@@ -116,13 +115,11 @@ def _centre_first(samples: int) -> np.ndarray:  # pragma: no cover (compiled)
     return order
 
 
-@njit(
+@compiled(
     _PAIRS(
         given(F4, 3), given(F8, 2), given(I8, 1), given(I8, 2), given(I8, 2),
         I8, F8, F8, BOOL,
-    ),
-    cache=True,
-    nogil=True,
+    )
 )  # fmt: skip
 def score_pairs(
     paf: np.ndarray,
@@ -191,10 +188,8 @@ def score_pairs(
     return links[:found], rows[:found], columns[:found], scores[:found]
 
 
-@njit(
-    INDICES(given(I8, 1), given(I8, 1), given(I8, 1), given(I8, 1), given(I8, 1)),
-    cache=True,
-    nogil=True,
+@compiled(
+    INDICES(given(I8, 1), given(I8, 1), given(I8, 1), given(I8, 1), given(I8, 1))
 )  # fmt: skip
 def walk_greedily(
     links: np.ndarray, rows: np.ndarray, columns: np.ndarray, heights: np.ndarray, widths: np.ndarray

@@ -10,15 +10,15 @@ Signatures: ``jit_types``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import types
 
-from ros2_posenet.decode.jit_types import F4, I8, INDICES, given
+from ros2_posenet.decode.jit_types import F4, I8, INDICES, compiled, given
 
 # A pixel's 8 neighbours, the 4 sharing an edge first: most pixels above the threshold fail one of them.
 _NEIGHBOURS = ((0, -1), (0, 1), (-1, 0), (1, 0), (-1, -1), (-1, 1), (1, -1), (1, 1))
 
 
-@njit(types.boolean(given(F4, 1), I8, F4, given(I8, 1)), cache=True)
+@compiled(types.boolean(given(F4, 1), I8, F4, given(I8, 1)))
 def _at_least_neighbours(flat: np.ndarray, pixel: int, value: float, offsets: np.ndarray) -> bool:  # pragma: no cover
     """Whether ``value`` at ``pixel`` is at least each neighbour at ``offsets``."""
     for offset in offsets:  # noqa: SIM110 (numba compiles no generator for all())
@@ -27,7 +27,7 @@ def _at_least_neighbours(flat: np.ndarray, pixel: int, value: float, offsets: np
     return True
 
 
-@njit(types.Tuple((INDICES, INDICES))(given(F4, 3), given(I8, 1), I8), cache=True, nogil=True)
+@compiled(types.Tuple((INDICES, INDICES))(given(F4, 3), given(I8, 1), I8))
 def select_peaks(
     padded: np.ndarray, above: np.ndarray, max_parts: int
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover (compiled)
