@@ -81,9 +81,7 @@ class Chosen(NamedTuple):
         """The per-link lists of ``assign_links`` as one set of arrays."""
         taken = [connection for chosen in connections for connection in chosen]
         links = np.repeat(np.arange(len(connections)), [len(chosen) for chosen in connections])
-        rows, cols, scores = (
-            (np.array(column).reshape(-1) for column in zip(*taken, strict=True)) if taken else ((),) * 3
-        )
+        rows, cols, scores = zip(*taken, strict=True) if taken else ((), (), ())
         return Chosen(links, np.asarray(rows, np.int64), np.asarray(cols, np.int64), np.asarray(scores, np.float64))
 
     def per_link(self, num_links: int) -> list[list[Connection]]:
@@ -142,13 +140,13 @@ def assemble_table(
     (tuple.__new__: NamedTuple's own __new__ is a Python function, twice as slow), and a person picks
     its own by table row."""
     per_keypoint = np.array(counts, dtype=np.int64)
+    first = np.concatenate(([0], np.cumsum(per_keypoint)))
     ends = pairs_array(topology.links)
     slots, joined, link_scores = grow_people(
-        per_keypoint, ends, chosen.links, chosen.rows, chosen.cols, chosen.scores, params.min_keypoints <= 1
+        first, ends, chosen.links, chosen.rows, chosen.cols, chosen.scores, params.min_keypoints <= 1
     )
     if not len(slots):
         return []
-    first = np.concatenate(([0], np.cumsum(per_keypoint)))
     table = np.ascontiguousarray(table, dtype=np.float64)
     ys, xs, scores = (np.ascontiguousarray(column) for column in table.T)
     neck, hips = _torso(topology.torso_masks)

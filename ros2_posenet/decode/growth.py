@@ -45,7 +45,7 @@ def _share_a_keypoint(one: np.ndarray, other: np.ndarray) -> bool:  # pragma: no
     _GROWN(given(I8, 1), given(I8, 2), given(I8, 1), given(I8, 1), given(I8, 1), given(F8, 1), BOOL)
 )  # fmt: skip
 def grow_people(
-    counts: np.ndarray,
+    first: np.ndarray,
     ends: np.ndarray,
     links: np.ndarray,
     rows: np.ndarray,
@@ -59,11 +59,9 @@ def grow_people(
     joined them and (P, L) its score. A connection starts a person, adds its free end to the person
     holding the other (if that person has no candidate of the keypoint yet), or merges the two people
     holding its ends when they share no keypoint. With ``lone_people``, every candidate left alone
-    then is a person of its own, keypoint by keypoint."""
-    keypoints, num_links = len(counts), len(ends)
-    first = np.zeros(keypoints + 1, np.int64)
-    for keypoint in range(keypoints):
-        first[keypoint + 1] = first[keypoint] + counts[keypoint]
+    then is a person of its own, keypoint by keypoint. ``first``: each keypoint's first row in the
+    candidate table, and the table's length (K + 1 entries)."""
+    keypoints, num_links = len(first) - 1, len(ends)
     owner = np.full(first[keypoints], -1, np.int64)  # the person holding each candidate
     capacity = len(links) + (first[keypoints] if lone_people else 0)
     slots = np.full((capacity, keypoints), -1, np.int64)
@@ -103,7 +101,7 @@ def grow_people(
         joined[holder_a, link], link_scores[holder_a, link] = True, scores[q]
     if lone_people:
         for keypoint in range(keypoints):
-            for candidate in range(counts[keypoint]):
+            for candidate in range(first[keypoint + 1] - first[keypoint]):
                 if owner[first[keypoint] + candidate] < 0:
                     slots[people, keypoint], standing[people] = candidate, True
                     people += 1
